@@ -1,0 +1,65 @@
+"""Command-line interface: one subcommand per job.
+
+Each job lives in its own module and registers itself on :data:`app`. Errors derived
+from :class:`~borderwatch.errors.BorderwatchError` are printed as one line and exit
+non-zero; nothing a user can cause ends in a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..errors import BorderwatchError
+
+app = typer.Typer(
+    name="borderwatch",
+    help="Verifiable border-crossing counts from surveillance footage.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        print(f"borderwatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Verifiable border-crossing counts from surveillance footage."""
+
+
+def _register() -> None:
+    # Imported here so that each module can import `app` from this package.
+    from . import demo, eval as eval_cmd, scan, synth  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``borderwatch`` console script."""
+    _register()
+    try:
+        # Typer handles usage errors itself (one message, exit 2) and raises SystemExit.
+        app(args=argv)
+    except BorderwatchError as exc:
+        print(f"borderwatch: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("borderwatch: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""`borderwatch eval` (not yet built)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""`borderwatch scan` (not yet built)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""`borderwatch synth` (not yet built)."""
+
+from __future__ import annotations

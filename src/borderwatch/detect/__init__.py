@@ -1,0 +1,1 @@
+"""borderwatch.detect stage."""

@@ -1,0 +1,1 @@
+"""borderwatch.synth stage."""
