@@ -1,3 +1,121 @@
-"""`borderwatch scan` (not yet built)."""
+"""`borderwatch scan`: find every crossing of the border line(s) in footage."""
 
 from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from ..config import ScanConfig, line_from_cli, load_config_file, make_config
+from ..errors import EXIT_PARTIAL, ConfigError
+from . import app
+from .progress import progress_bar
+
+_EPILOG = """
+Examples:
+
+  borderwatch scan gate.mp4 --line "0,0.5 1,0.5" --sides US,CA --out runs/gate
+
+  borderwatch scan recordings/ --line "0.1,0.9 0.5,0.55 0.95,0.6" --out runs/day1 --json
+
+  borderwatch scan trailcam/ --line "320,0 320,480" --px --out runs/trail
+
+  borderwatch scan gate.mp4 --config lines.toml --out runs/gate
+
+Side A is on your left as you walk along the line from its first point to its last, as
+seen on screen. Exit status: 0 complete, 3 partial (part of the source could not be
+decoded; see summary.json "undecodable"), 2 bad input.
+"""
+
+
+@app.command(epilog=_EPILOG)
+def scan(
+    source: Path = typer.Argument(..., help="Video file, folder of segments, or folder of trail-camera images."),
+    line: Optional[list[str]] = typer.Option(
+        None, "--line", "-l", help='Border polyline "X1,Y1 X2,Y2 [...]", fractions of width/height. Repeat for more lines.'
+    ),
+    sides: Optional[str] = typer.Option(None, "--sides", help="Names of side A (left) and side B (right), e.g. US,CA."),
+    px: bool = typer.Option(False, "--px", help="--line coordinates are pixels, not fractions."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="TOML or YAML config (lines and settings)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory [default: scan-<source name>]."),
+    detector: Optional[Path] = typer.Option(
+        None, "--detector", help="Darknet .cfg (with .weights beside it) or .onnx detector to label tracks."
+    ),
+    strip: Optional[float] = typer.Option(
+        None, "--strip", help="Half-width of the hysteresis strip, as a fraction of the frame diagonal [default 0.012]."
+    ),
+    no_snapshots: bool = typer.Option(False, "--no-snapshots", help="Do not write a JPEG per crossing."),
+    threads: int = typer.Option(2, "--threads", min=1, max=64, help="Decoder threads."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+) -> None:
+    """Scan footage for crossings of a border line, by direction, with exact source times."""
+    cfg = _build_config(line, sides, px, config, detector, strip, no_snapshots)
+    out_dir = out or Path(f"scan-{source.stem or 'source'}")
+    from ..scan import run_scan
+
+    with progress_bar(enabled=not as_json and sys.stderr.isatty(), label=f"scanning {source.name}") as update:
+        result = run_scan(source, cfg, out_dir, threads=threads, progress=update)
+    if as_json:
+        print(json.dumps(result.summary, indent=2, default=str))
+    else:
+        _print_summary(result.summary, out_dir)
+    if result.partial:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _build_config(
+    line: Optional[list[str]],
+    sides: Optional[str],
+    px: bool,
+    config: Optional[Path],
+    detector: Optional[Path],
+    strip: Optional[float],
+    no_snapshots: bool,
+) -> ScanConfig:
+    over: dict[str, Any] = {}
+    if detector is not None:
+        over["detector"] = str(detector)
+    if no_snapshots:
+        over["snapshots"] = False
+    lines = []
+    for i, text in enumerate(line or []):
+        lines.append(line_from_cli(text, sides, px, name="border" if i == 0 else f"border{i + 1}"))
+    if config is not None:
+        if lines:
+            over["lines"] = [ln.model_dump() for ln in lines]
+        cfg = load_config_file(config, over)
+    else:
+        if not lines:
+            raise ConfigError('no line given: use --line "X1,Y1 X2,Y2" or --config FILE')
+        cfg = make_config(lines, **over)
+    if strip is not None:
+        cross = cfg.cross.model_copy(update={"strip_frac": strip})
+        cfg = make_config(cfg.lines, **{**cfg.model_dump(exclude={"lines", "cross"}), "cross": cross.model_dump()})
+    return cfg
+
+
+def _print_summary(summary: dict[str, Any], out_dir: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    table = Table(title=f"Crossings ({summary['status']})")
+    table.add_column("line")
+    table.add_column("direction")
+    table.add_column("count", justify="right")
+    for name, c in summary["counts"].items():
+        for direction, n in c["by_direction"].items():
+            table.add_row(name, direction, str(n))
+    con.print(table)
+    dur = summary["duration_s"]
+    con.print(
+        f"{summary['frames_decoded']} frames decoded, {summary['frames_analysed']} analysed, "
+        f"{dur:.1f} s of source in {summary['processing']['seconds']:.1f} s "
+        f"({summary['processing']['frames_per_second']} frames/s)"
+    )
+    if summary["undecodable"]:
+        con.print(f"[yellow]partial: {summary['undecodable_s']:.2f} s could not be decoded (see summary.json)[/]")
+    con.print(f"records in {out_dir}/ (crossings.jsonl, summary.json, snapshots/)")

@@ -1,1 +1,5 @@
-"""borderwatch.cross stage."""
+"""Crossing decision: trajectories in, crossing events out."""
+
+from .counter import CrossEvent, LineCounter
+
+__all__ = ["CrossEvent", "LineCounter"]

@@ -1,0 +1,182 @@
+"""Strict, validated configuration for a scan.
+
+Config holds no runtime state: :func:`borderwatch.scan.build_pipeline` turns it into
+stage objects. Unknown keys are rejected everywhere (``extra="forbid"``), so a typo in
+a config file is an error, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+from .geometry import Polyline, parse_points
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LineConfig(_Strict):
+    """One border line. Side A is on your left walking from the first point to the last."""
+
+    name: str = Field("border", description="Name used in records and counts.")
+    points: list[tuple[float, float]] = Field(
+        description="Polyline points (x, y): fractions of width/height unless px is true."
+    )
+    sides: tuple[str, str] = Field(("A", "B"), description="Names of the left (A) and right (B) sides.")
+    px: bool = Field(False, description="Points are in pixels instead of fractions.")
+
+    @field_validator("points")
+    @classmethod
+    def _two_points(cls, v: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if len(v) < 2:
+            raise ValueError("a line needs at least two points")
+        return v
+
+    @field_validator("sides")
+    @classmethod
+    def _distinct(cls, v: tuple[str, str]) -> tuple[str, str]:
+        if not v[0] or not v[1] or v[0] == v[1]:
+            raise ValueError("sides must be two distinct non-empty names")
+        return v
+
+    def to_polyline(self, width: int, height: int) -> Polyline:
+        """The line in pixel coordinates of a ``width`` x ``height`` frame (validated)."""
+        pts = np.array(self.points, dtype=np.float64)
+        if not self.px:
+            if (pts < -1e-9).any() or (pts > 1 + 1e-9).any():
+                raise ConfigError(
+                    f"line {self.name!r}: fractional coordinates must lie in [0, 1] "
+                    "(use --px for pixel coordinates)"
+                )
+            pts = pts * np.array([width, height], dtype=np.float64)
+        poly = Polyline(pts, self.name, self.sides)
+        poly.check_inside(width, height)
+        return poly
+
+
+class MotionConfig(_Strict):
+    """Background/motion model on the subsampled luma plane."""
+
+    analysis_width: int = Field(
+        400, ge=80, le=1920, description="Target width of the analysis image; the luma plane is subsampled by an integer factor to about this width."
+    )
+    learn_seconds: float = Field(8.0, gt=0, description="Time constant of the background model.")
+    threshold: float = Field(18.0, gt=0, description="Minimum luma difference counted as foreground.")
+    noise_k: float = Field(3.5, gt=0, description="Foreground needs a difference above noise_k x the pixel's learned deviation.")
+    min_area_frac: float = Field(
+        0.00015, gt=0, lt=1, description="Smallest blob, as a fraction of the frame area."
+    )
+    light_change_frac: float = Field(
+        0.35, gt=0, le=1, description="Share of changed pixels that makes a frame a whole-image light change."
+    )
+    warmup_seconds: float = Field(1.0, ge=0, description="Time to learn the background before detecting.")
+
+
+class TrackConfig(_Strict):
+    """Tracker (roboflow trackers ByteTrack) and confirmation rules."""
+
+    min_hits: int = Field(3, ge=1, description="Observations before a track is confirmed (at normal frame rates).")
+    min_hits_sparse: int = Field(2, ge=1, description="Observations before confirmation when frames are >= 0.5 s apart (trail cameras).")
+    lost_seconds: float = Field(2.0, gt=0, description="How long a lost track may be re-found (occlusion).")
+    max_speed_frac: float = Field(
+        2.5, gt=0, description="Largest expected speed, in frame widths per second, used to gate associations."
+    )
+
+
+class CrossConfig(_Strict):
+    """Crossing decision."""
+
+    strip_frac: float = Field(
+        0.012, ge=0, lt=0.5, description="Half-width of the hysteresis strip around each line, as a fraction of the frame diagonal."
+    )
+
+
+class ScanConfig(_Strict):
+    """Everything a scan needs besides the source and output paths."""
+
+    lines: list[LineConfig] = Field(description="Border lines to count crossings of.")
+    motion: MotionConfig = MotionConfig()
+    track: TrackConfig = TrackConfig()
+    cross: CrossConfig = CrossConfig()
+    idle_stride: int = Field(
+        2, ge=1, le=8, description="While nothing moves near a line, analyse one frame in this many."
+    )
+    detector: str | None = Field(None, description="Optional Darknet .cfg or .onnx detector for labels.")
+    snapshots: bool = Field(True, description="Write a JPEG snapshot per crossing.")
+
+    @field_validator("lines")
+    @classmethod
+    def _unique_names(cls, v: list[LineConfig]) -> list[LineConfig]:
+        if not v:
+            raise ValueError("at least one line is required")
+        names = [ln.name for ln in v]
+        if len(set(names)) != len(names):
+            raise ValueError(f"line names must be unique, got {names}")
+        return v
+
+
+def line_from_cli(text: str, sides: str | None = None, px: bool = False, name: str = "border") -> LineConfig:
+    """Build a :class:`LineConfig` from ``--line "X1,Y1 X2,Y2"`` and ``--sides A,B``."""
+    pts = parse_points(text)
+    side_names: tuple[str, str] = ("A", "B")
+    if sides:
+        parts = [s.strip() for s in sides.split(",")]
+        if len(parts) != 2:
+            raise ConfigError(f"--sides {sides!r}: expected two names like US,CA")
+        side_names = (parts[0], parts[1])
+    return _validated(LineConfig, {"name": name, "points": [tuple(p) for p in pts], "sides": side_names, "px": px}, "--line")
+
+
+def _validated(model: type[BaseModel], data: Any, where: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: {_first_error(exc)}") from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    errs = exc.errors()
+    parts = []
+    for e in errs[:3]:
+        loc = ".".join(str(x) for x in e["loc"]) or "(top)"
+        parts.append(f"{loc}: {e['msg']}")
+    more = f" (+{len(errs) - 3} more)" if len(errs) > 3 else ""
+    return "; ".join(parts) + more
+
+
+def load_config_file(path: str | Path, overrides: dict[str, Any] | None = None) -> ScanConfig:
+    """Load a TOML or YAML scan config, validated; ``overrides`` replace top-level keys."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p}")
+    text = p.read_text(encoding="utf-8", errors="replace")
+    try:
+        if p.suffix.lower() == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        elif p.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        else:
+            raise ConfigError(f"{p}: config must be .toml, .yaml or .yml")
+    except ConfigError:
+        raise
+    except Exception as exc:  # tomllib/yaml parse errors carry line numbers in their text
+        raise ConfigError(f"{p}: cannot parse: {exc}".replace("\n", " ")) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: expected a table/mapping at the top level")
+    data = {**data, **(overrides or {})}
+    return _validated(ScanConfig, data, str(p))
+
+
+def make_config(lines: list[LineConfig], **kwargs: Any) -> ScanConfig:
+    """Build a validated :class:`ScanConfig` from Python values."""
+    return _validated(ScanConfig, {"lines": lines, **kwargs}, "config")

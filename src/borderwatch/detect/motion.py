@@ -1,0 +1,137 @@
+"""Background/motion model on the subsampled luma plane.
+
+Cheap by design: the luma plane is subsampled by an integer stride (a strided view
+copy, no colour conversion, no resize), and every per-pixel step is one OpenCV call.
+
+* Background: a per-pixel running mean, updated only where nothing moves (so a slow
+  walker is not absorbed), with a time constant in *seconds* (frames may be unevenly
+  spaced: idle striding, trail cameras).
+* Noise: a per-pixel running variance of the background residual, so pixels that keep
+  changing (swaying branches, flicker) need a larger difference to count.
+* Slow light drift: the median residual over a sparse grid is removed every frame.
+* A **sudden whole-image change** (IR switch, headlights, lightning, exposure jump) is
+  reported as a :class:`LightChange` event of its own and the model re-learns; it
+  produces no detections.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..config import MotionConfig
+
+
+@dataclass(frozen=True)
+class MotionResult:
+    """Blobs of one analysed frame, in full-resolution pixel coordinates."""
+
+    xyxy: np.ndarray  # (n, 4) float32
+    area: np.ndarray  # (n,) foreground pixels of each blob (analysis scale)
+    fg_frac: float  # share of the image flagged as foreground
+    light_change: bool  # this frame is part of a whole-image change
+    learning: bool  # still learning the background (no detections)
+
+
+_NO_BOXES = np.zeros((0, 4), dtype=np.float32)
+_NO_AREA = np.zeros((0,), dtype=np.int32)
+
+
+class MotionDetector:
+    """Foreground blobs from luma frames of a fixed camera."""
+
+    def __init__(self, cfg: MotionConfig, width: int, height: int) -> None:
+        self.cfg = cfg
+        self.step = max(1, int(round(width / cfg.analysis_width)))
+        self.width, self.height = width, height
+        self.sw = math.ceil(width / self.step)
+        self.sh = math.ceil(height / self.step)
+        self.min_area = max(3, int(round(cfg.min_area_frac * self.sw * self.sh)))
+        self._bg: np.ndarray | None = None
+        self._var: np.ndarray | None = None
+        self._thr2: np.ndarray | None = None
+        self._t0: float | None = None
+        self._last_t: float | None = None
+        self._n = 0
+        self._k_open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+        self._k_join = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
+        self._grid = (slice(2, None, 7), slice(3, None, 7))  # sparse sample for the drift estimate
+
+    def subsample(self, luma: np.ndarray) -> np.ndarray:
+        """The analysis image: every ``step``-th luma sample, contiguous uint8."""
+        s = self.step
+        return np.ascontiguousarray(luma[::s, ::s]) if s > 1 else np.ascontiguousarray(luma)
+
+    def reset(self) -> None:
+        self._bg = None
+
+    def apply(self, small: np.ndarray, time_s: float) -> MotionResult:
+        """Update the model with one analysis image and return its blobs."""
+        cfg = self.cfg
+        cur = small.astype(np.float32)
+        if self._bg is None:
+            self._bg = cur.copy()
+            self._var = np.full_like(cur, 4.0**2)
+            self._thr2 = np.full_like(cur, max(cfg.threshold, cfg.noise_k * 4.0) ** 2)
+            self._t0 = self._last_t = time_s
+            return MotionResult(_NO_BOXES, _NO_AREA, 0.0, False, True)
+        assert self._var is not None and self._thr2 is not None and self._t0 is not None
+        dt = max(0.0, time_s - (self._last_t if self._last_t is not None else time_s))
+        self._last_t = time_s
+        learning = (time_s - self._t0) < cfg.warmup_seconds
+        tau = cfg.learn_seconds / 4 if learning else cfg.learn_seconds
+        alpha = float(1.0 - math.exp(-max(dt, 1e-3) / tau))
+
+        resid = cv2.subtract(cur, self._bg)
+        offset = float(np.median(resid[self._grid]))
+        if offset:
+            resid -= offset
+        r2 = cv2.multiply(resid, resid)
+        fg = cv2.compare(r2, self._thr2, cv2.CMP_GT)
+        fg_frac = cv2.countNonZero(fg) / fg.size
+        if fg_frac > cfg.light_change_frac or abs(offset) > 3 * cfg.threshold:
+            # The whole picture changed at once: not objects. Re-learn from here.
+            self._bg = cur.copy()
+            self._t0 = time_s - cfg.warmup_seconds / 2  # short settling period
+            return MotionResult(_NO_BOXES, _NO_AREA, fg_frac, True, True)
+
+        # Drift follows everywhere; the mean learns only where nothing moves.
+        if offset:
+            self._bg += offset
+        still = cv2.bitwise_not(fg)
+        cv2.accumulateWeighted(cur, self._bg, alpha, mask=still)
+        cv2.accumulateWeighted(r2, self._var, alpha, mask=still)
+        self._n += 1
+        if self._n % 8 == 1 or learning:
+            # Threshold map: max(threshold, noise_k * sigma)^2, refreshed now and then.
+            np.maximum(self._var * (cfg.noise_k**2), cfg.threshold**2, out=self._thr2)
+        if learning:
+            return MotionResult(_NO_BOXES, _NO_AREA, fg_frac, False, True)
+        return self._blobs(fg, fg_frac)
+
+    def _blobs(self, fg: np.ndarray, fg_frac: float) -> MotionResult:
+        if fg_frac == 0.0:
+            return MotionResult(_NO_BOXES, _NO_AREA, 0.0, False, False)
+        clean = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._k_open)
+        joined = cv2.dilate(clean, self._k_join)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        if n <= 1:
+            return MotionResult(_NO_BOXES, _NO_AREA, fg_frac, False, False)
+        stats = stats[1:]
+        # Foreground area per joined component, counted on the cleaned (undilated) mask.
+        area = np.bincount(labels[clean > 0], minlength=n)[1:]
+        keep = area >= self.min_area
+        if not keep.any():
+            return MotionResult(_NO_BOXES, _NO_AREA, fg_frac, False, False)
+        st = stats[keep].astype(np.float32)
+        pad = 2.0  # the 5x5 dilation grew each blob by 2 samples on every side
+        x1 = np.clip(st[:, 0] + pad, 0, None)
+        y1 = np.clip(st[:, 1] + pad, 0, None)
+        x2 = np.maximum(x1 + 1, st[:, 0] + st[:, 2] - pad)
+        y2 = np.maximum(y1 + 1, st[:, 1] + st[:, 3] - pad)
+        s = float(self.step)
+        xyxy = np.stack([x1 * s, y1 * s, np.minimum(x2 * s, self.width), np.minimum(y2 * s, self.height)], axis=1)
+        return MotionResult(xyxy.astype(np.float32), area[keep].astype(np.int32), fg_frac, False, False)

@@ -1,0 +1,94 @@
+"""Scan output directory: records written as they happen, summary written last.
+
+Layout of DIR::
+
+    crossings.jsonl     one JSON object per crossing, appended and flushed at once
+    events.jsonl        whole-image light changes and decode gaps, as they happen
+    snapshots/          one JPEG per crossing
+    summary.json        {"status": "running"} at start; replaced atomically at the end
+                        by the full summary with status "complete" or "partial"
+                        (or "interrupted"/"failed").
+
+A scan is only complete when ``summary.json`` says so: a crash leaves
+``status: running`` (or ``failed``), never a summary that looks finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+import cv2
+import numpy as np
+
+from ..errors import OutputError
+from ..records import Crossing
+
+_OUR_FILES = ("crossings.jsonl", "events.jsonl", "summary.json")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` via a temporary file and rename (never half-written)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, default=str)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ScanOutput:
+    """Owns the files of one scan's output directory."""
+
+    def __init__(self, out_dir: str | Path, snapshots: bool = True) -> None:
+        self.dir = Path(out_dir)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            for name in _OUR_FILES:
+                (self.dir / name).unlink(missing_ok=True)
+            snap = self.dir / "snapshots"
+            if snap.is_dir():
+                for f in snap.glob("crossing_*.jpg"):
+                    f.unlink()
+            self.snap_dir = snap if snapshots else None
+            if self.snap_dir is not None:
+                self.snap_dir.mkdir(exist_ok=True)
+            write_json_atomic(self.dir / "summary.json", {"status": "running"})
+            self._crossings: IO[str] = open(self.dir / "crossings.jsonl", "w", encoding="utf-8")
+            self._events: IO[str] = open(self.dir / "events.jsonl", "w", encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"cannot write to output directory {self.dir}: {exc.strerror or exc}") from None
+
+    def crossing(self, c: Crossing) -> None:
+        self._crossings.write(json.dumps(c.to_dict()) + "\n")
+        self._crossings.flush()
+
+    def event(self, kind: str, **fields: Any) -> None:
+        self._events.write(json.dumps({"kind": kind, **fields}, default=str) + "\n")
+        self._events.flush()
+
+    def snapshot(self, crossing_id: int, bgr: np.ndarray) -> str | None:
+        """Save a crossing snapshot; returns its path relative to the output dir."""
+        if self.snap_dir is None:
+            return None
+        name = f"crossing_{crossing_id:05d}.jpg"
+        if not cv2.imwrite(str(self.snap_dir / name), bgr, [cv2.IMWRITE_JPEG_QUALITY, 88]):
+            raise OutputError(f"cannot write snapshot {self.snap_dir / name}")
+        return f"snapshots/{name}"
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        self.close()
+        write_json_atomic(self.dir / "summary.json", summary)
+
+    def close(self) -> None:
+        for f in (self._crossings, self._events):
+            if not f.closed:
+                f.close()

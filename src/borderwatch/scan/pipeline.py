@@ -1,0 +1,290 @@
+"""The scan: source -> motion -> track -> cross -> records, in one streaming pass.
+
+Memory stays flat in the source length: frames are dropped as soon as they are
+analysed, crossings go straight to disk, and the state of tracks that have been gone
+longer than the lost buffer is evicted.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import __version__
+from ..config import ScanConfig
+from ..cross import CrossEvent, LineCounter
+from ..detect.motion import MotionDetector
+from ..geometry import Polyline
+from ..io import open_source
+from ..records import Crossing, Frame
+from ..track import BlobTracker
+from .annotate import draw_snapshot
+from .labels import TrackLabeller
+from .output import ScanOutput
+
+ProgressFn = Callable[[int, float], None]
+
+# Frames this far apart (or sparser) are "trail camera" frames: every one is analysed and
+# tracks are confirmed with fewer observations.
+SPARSE_INTERVAL_S = 0.5
+
+
+@dataclass
+class _Memo:
+    """What the pipeline remembers of a live track."""
+
+    first_seq: int
+    last_seq: int
+    last_time: float
+    last_point: np.ndarray
+    gaps_seen: int
+    observed: int = 1
+    velocity: float = 0.0  # px/s of the ground point
+
+
+@dataclass
+class ScanResult:
+    out_dir: Path
+    summary: dict[str, Any]
+    crossings: list[Crossing] = field(default_factory=list)
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.summary.get("partial"))
+
+
+class Scanner:
+    """One scan of one source. Use :func:`run_scan` unless you need the pieces."""
+
+    def __init__(self, cfg: ScanConfig, width: int, height: int, sparse: bool, frame_interval: float) -> None:
+        self.cfg = cfg
+        self.width, self.height = width, height
+        self.sparse = sparse
+        self.lines: list[Polyline] = [ln.to_polyline(width, height) for ln in cfg.lines]
+        strip = cfg.cross.strip_frac * math.hypot(width, height)
+        min_hits = cfg.track.min_hits_sparse if sparse else cfg.track.min_hits
+        self.counters = [LineCounter(p, strip, min_hits) for p in self.lines]
+        self.motion = MotionDetector(cfg.motion, width, height)
+        self.tracker = BlobTracker(cfg.track, width)
+        self.lost_seconds = cfg.track.lost_seconds
+        if sparse:
+            self.lost_seconds = max(self.lost_seconds, 3.5 * frame_interval)
+            self.tracker.set_lost_seconds(self.lost_seconds)
+        self.labeller = TrackLabeller(cfg.detector) if cfg.detector else None
+        self.memo: dict[int, _Memo] = {}
+        self.seq = 0  # analysed-frame counter
+        self.busy = True  # analyse every frame while something moves near a line
+        self.frames_analysed = 0
+
+    def wants(self, frame: Frame, last_analysed: int) -> bool:
+        """Whether to analyse this frame (idle striding while nothing is near a line)."""
+        return self.sparse or self.busy or frame.index - last_analysed >= self.cfg.idle_stride
+
+    def analyse(self, frame: Frame, gaps_so_far: int) -> tuple[list[tuple[CrossEvent, np.ndarray]], bool]:
+        """Run motion, tracking and crossing on one frame.
+
+        Returns the decided crossings (each with its track box) and whether this frame
+        is part of a whole-image light change.
+        """
+        self.frames_analysed += 1
+        self.seq += 1
+        mres = self.motion.apply(self.motion.subsample(frame.luma), frame.time_s)
+        if mres.light_change or mres.learning:
+            # No detections; keep the tracker's clock running so lost tracks age.
+            self.tracker.update(np.zeros((0, 4), np.float32), frame.time_s)
+            self._evict(frame.time_s)
+            self.busy = True
+            return [], mres.light_change
+        tracked = self.tracker.update(mres.xyxy, frame.time_s)
+        if self.labeller is not None and len(tracked.track_id):
+            self.labeller.observe(frame, tracked.xyxy, tracked.track_id)
+        events: list[tuple[CrossEvent, np.ndarray]] = []
+        busy = False
+        step_dt = self._idle_dt(frame)
+        for box, tid in zip(tracked.xyxy, tracked.track_id):
+            tid = int(tid)
+            pt = np.array([(box[0] + box[2]) / 2.0, box[3]], dtype=np.float64)
+            m = self.memo.get(tid)
+            gap = False
+            if m is None:
+                m = self.memo[tid] = _Memo(self.seq, self.seq, frame.time_s, pt, gaps_so_far)
+            else:
+                gap = self.seq - m.last_seq > 1 or gaps_so_far > m.gaps_seen
+                dt = frame.time_s - m.last_time
+                if dt > 0:
+                    m.velocity = float(np.hypot(*(pt - m.last_point))) / dt
+                m.last_seq, m.last_time, m.last_point, m.gaps_seen = self.seq, frame.time_s, pt, gaps_so_far
+                m.observed += 1
+            reach = 2.0 * (box[3] - box[1]) + 2.0 * m.velocity * step_dt
+            for counter in self.counters:
+                for ev in counter.update(tid, frame.index, frame.time_s, pt, gap):
+                    events.append((ev, box))
+                if not busy and counter.distance(pt) <= reach:
+                    busy = True
+        self.busy = busy
+        self._evict(frame.time_s)
+        return events, False
+
+    def _idle_dt(self, frame: Frame) -> float:
+        # Time covered by one idle stride, estimated from the motion model's last step.
+        return (self.cfg.idle_stride + 1) * max(1e-3, self._frame_dt)
+
+    _frame_dt = 0.04
+
+    def note_frame_dt(self, dt: float) -> None:
+        if dt > 0:
+            self._frame_dt = 0.9 * self._frame_dt + 0.1 * dt
+
+    def _evict(self, now: float) -> None:
+        horizon = self.lost_seconds + 0.5
+        dead = [tid for tid, m in self.memo.items() if now - m.last_time > horizon]
+        for tid in dead:
+            del self.memo[tid]
+            for c in self.counters:
+                c.drop(tid)
+            if self.labeller is not None:
+                self.labeller.drop(tid)
+
+    def describe(self, ev: CrossEvent) -> tuple[str, float]:
+        """Label and score of a crossing's track."""
+        m = self.memo.get(ev.track_id)
+        continuity = 1.0
+        if m is not None:
+            continuity = m.observed / max(1, m.last_seq - m.first_seq + 1)
+        if self.labeller is None:
+            return "unknown", round(continuity, 3)
+        label, conf = self.labeller.label(ev.track_id)
+        return label, round(continuity * (conf if label != "unknown" else 1.0), 3)
+
+
+def run_scan(
+    source: str | Path,
+    cfg: ScanConfig,
+    out_dir: str | Path,
+    *,
+    threads: int = 2,
+    progress: Callable[[int, float, float | None], None] | None = None,
+) -> ScanResult:
+    """Scan ``source`` and write its records into ``out_dir``; return the summary.
+
+    ``progress(frames_decoded, source_time_s, expected_duration_s)`` is called now and
+    then for a progress bar.
+    """
+    started = datetime.now().astimezone()
+    t_start = time.perf_counter()
+    with open_source(source, threads=threads) as src:
+        info = src.info
+        interval = 1.0 / float(info.fps) if info.fps else SPARSE_INTERVAL_S
+        sparse = info.kind == "images" or interval >= SPARSE_INTERVAL_S
+        scanner = Scanner(cfg, info.width, info.height, sparse, interval)
+        out = ScanOutput(out_dir, snapshots=cfg.snapshots)
+        crossings: list[Crossing] = []
+        light: dict[str, Any] | None = None
+        status = "failed"
+        last_analysed = -(10**9)
+        prev_t: float | None = None
+        n_gaps_written = 0
+        try:
+            for frame in src:
+                if prev_t is not None:
+                    scanner.note_frame_dt(frame.time_s - prev_t)
+                prev_t = frame.time_s
+                n_gaps = len(src.gaps)
+                while n_gaps_written < n_gaps:
+                    out.event("decode_gap", **src.gaps[n_gaps_written].to_dict())
+                    n_gaps_written += 1
+                if progress is not None and frame.index % 64 == 0:
+                    progress(src.frames_decoded, frame.time_s, info.duration_s)
+                if not scanner.wants(frame, last_analysed):
+                    continue
+                last_analysed = frame.index
+                events, is_light = scanner.analyse(frame, n_gaps)
+                light = _track_light(out, light, is_light, frame)
+                for ev, box in events:
+                    c = _make_crossing(len(crossings) + 1, ev, scanner, info.wallclock_start)
+                    if cfg.snapshots:
+                        snap = out.snapshot(c.id, draw_snapshot(frame, scanner.lines, box, c))
+                        c = Crossing(**{**c.__dict__, "snapshot": snap})
+                    out.crossing(c)
+                    crossings.append(c)
+            status = "partial" if src.partial else "complete"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            _track_light(out, light, False, None)
+            for g in src.gaps[n_gaps_written:]:
+                out.event("decode_gap", **g.to_dict())
+            summary = _summary(status, source, info, src, cfg, scanner, crossings, started, time.perf_counter() - t_start, threads)
+            out.finish(summary)
+    if progress is not None:
+        progress(src.frames_decoded, src.last_time_s or 0.0, info.duration_s)
+    return ScanResult(Path(out_dir), summary, crossings)
+
+
+def _track_light(out: ScanOutput, cur: dict[str, Any] | None, is_light: bool, frame: Frame | None) -> dict[str, Any] | None:
+    """Merge consecutive light-change frames into one event record."""
+    if is_light and frame is not None:
+        if cur is None:
+            return {"start_s": frame.time_s, "end_s": frame.time_s, "start_frame": frame.index}
+        cur["end_s"] = frame.time_s
+        return cur
+    if cur is not None:
+        out.event("light_change", **cur)
+    return None
+
+
+def _make_crossing(cid: int, ev: CrossEvent, scanner: Scanner, wall0: datetime | None) -> Crossing:
+    label, score = scanner.describe(ev)
+    wall = (wall0 + timedelta(seconds=ev.time_s)).isoformat() if wall0 is not None else None
+    return Crossing(
+        id=cid,
+        time_s=round(ev.time_s, 6),
+        frame=ev.frame,
+        line=ev.line,
+        from_side=ev.from_side,
+        to_side=ev.to_side,
+        track_id=ev.track_id,
+        label=label,
+        score=score,
+        inferred=ev.inferred,
+        wallclock=wall,
+        time_estimate_s=round(ev.time_estimate_s, 6),
+        point=(round(ev.point[0], 1), round(ev.point[1], 1)),
+    )
+
+
+def _summary(
+    status: str,
+    source: str | Path,
+    info: Any,
+    src: Any,
+    cfg: ScanConfig,
+    scanner: Scanner,
+    crossings: list[Crossing],
+    started: datetime,
+    elapsed: float,
+    threads: int,
+) -> dict[str, Any]:
+    from .summary import build_summary
+
+    return build_summary(
+        status=status,
+        source=source,
+        info=info,
+        src=src,
+        cfg=cfg,
+        lines=scanner.lines,
+        frames_analysed=scanner.frames_analysed,
+        crossings=crossings,
+        started=started,
+        elapsed=elapsed,
+        threads=threads,
+        version=__version__,
+    )
