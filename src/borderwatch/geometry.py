@@ -73,16 +73,9 @@ class Polyline:
                 + " ".join(f"{x:g},{y:g}" for x, y in p)
             )
 
-    def signed_distance(self, p: np.ndarray) -> np.ndarray:
-        """Signed distance of points ``p`` (..., 2) to the polyline: < 0 on side A.
-
-        The magnitude is the Euclidean distance to the nearest point of the polyline;
-        the sign is that of the nearest segment (at a vertex shared by two segments,
-        the segment whose infinite line is farther decides, which resolves convex and
-        concave corners consistently).
-        """
-        p = np.asarray(p, dtype=np.float64)
-        flat = p.reshape(-1, 2)
+    def _nearest(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distance to the polyline and side sign (-1 A, +1 B, 0 undecidable) of points."""
+        flat = np.asarray(p, dtype=np.float64).reshape(-1, 2)
         rel = flat[:, None, :] - self._seg_a[None, :, :]  # (m, s, 2)
         t = np.clip((rel * self._seg_d).sum(-1) / self._seg_len2, 0.0, 1.0)
         nearest = self._seg_a + t[..., None] * self._seg_d
@@ -94,15 +87,30 @@ class Polyline:
         # Among tied segments prefer the one with the largest |distance to its infinite line|.
         score = np.where(tie, np.abs(line_dist), -np.inf)
         k = score.argmax(axis=1)
-        sign = np.sign(line_dist[np.arange(len(flat)), k])
-        sign[sign == 0] = 1.0  # exactly on the line: tie-break does not matter, |d| = 0
-        return (sign * best[:, 0]).reshape(p.shape[:-1])
+        # 0 for points on the line or on the prolongation of an end segment beyond the
+        # line's end: they are on neither side.
+        sign = np.sign(np.where(np.abs(line_dist[np.arange(len(flat)), k]) <= 1e-9, 0.0, line_dist[np.arange(len(flat)), k]))
+        return best[:, 0], sign
+
+    def signed_distance(self, p: np.ndarray) -> np.ndarray:
+        """Signed distance of points ``p`` (..., 2) to the polyline: < 0 on side A.
+
+        The magnitude is the Euclidean distance to the nearest point of the polyline;
+        the sign is that of the nearest segment (at a vertex shared by two segments,
+        the segment whose infinite line is farther decides, which resolves convex and
+        concave corners consistently). Points on neither side get a positive sign.
+        """
+        p = np.asarray(p, dtype=np.float64)
+        best, sign = self._nearest(p)
+        return (np.where(sign == 0, 1.0, sign) * best).reshape(p.shape[:-1])
 
     def side(self, p: np.ndarray, strip: float = 0.0) -> np.ndarray:
         """SIDE_A, SIDE_B, or ON_LINE (within ``strip`` px of the line) for points ``p``."""
-        d = self.signed_distance(p)
-        out = np.where(d < 0, SIDE_A, SIDE_B)
-        return np.where(np.abs(d) <= strip, ON_LINE, out)
+        p = np.asarray(p, dtype=np.float64)
+        best, sign = self._nearest(p)
+        # A point (numerically) on the line is on neither side, even with no strip.
+        out = np.where((sign == 0) | (best <= max(strip, 1e-7)), ON_LINE, np.where(sign < 0, SIDE_A, SIDE_B))
+        return out.reshape(p.shape[:-1])
 
     def intersections(self, p0: np.ndarray, p1: np.ndarray) -> list[float]:
         """Parameters ``u`` in [0, 1] along p0->p1 where the segment meets the polyline.
