@@ -11,8 +11,8 @@ class TrackLabeller:
     """Runs the region detector now and then and keeps a label vote per track."""
 
     def __init__(self, detector_path: str, every: int = 3) -> None:
-        from ..detect.dnn import assign_labels, load_detector
-        from ..track.vote import LabelVote
+        from ..detect.dnn import load_detector
+        from ..track.vote import LabelVote, assign_labels
 
         self._detector = load_detector(detector_path)
         self._assign = assign_labels
