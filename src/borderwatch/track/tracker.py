@@ -31,7 +31,7 @@ from ..config import TrackConfig
 class GatedIoU(BaseIoU):
     """IoU, or a centre-distance similarity when boxes do not overlap."""
 
-    def __init__(self, size_factor: float = 2.5, speed_px_s: float = 1000.0) -> None:
+    def __init__(self, size_factor: float = 1.0, speed_px_s: float = 1000.0) -> None:
         self.size_factor = size_factor
         self.speed_px_s = speed_px_s
         self.dt = 0.04  # seconds since the previous update; set before each update
