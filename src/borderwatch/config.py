@@ -64,7 +64,7 @@ class MotionConfig(_Strict):
     """Background/motion model on the subsampled luma plane."""
 
     analysis_width: int = Field(
-        400, ge=80, le=1920, description="Target width of the analysis image; the luma plane is subsampled by an integer factor to about this width."
+        320, ge=80, le=1920, description="Target width of the analysis image; the luma plane is subsampled by an integer factor to about this width."
     )
     learn_seconds: float = Field(8.0, gt=0, description="Time constant of the background model.")
     threshold: float = Field(18.0, gt=0, description="Minimum luma difference counted as foreground.")

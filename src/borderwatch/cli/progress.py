@@ -17,13 +17,14 @@ def progress_bar(enabled: bool, label: str) -> Iterator[Callable[[int, float, fl
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.fields[frames]} frames, {task.completed:.0f}/{task.total:.0f} s of source"),
+        TextColumn("{task.fields[frames]} frames, {task.fields[where]}"),
         TimeRemainingColumn(),
         transient=False,
     ) as prog:
-        task = prog.add_task(label, total=None, frames=0)
+        task = prog.add_task(label, total=None, frames=0, where="")
 
         def update(frames: int, t: float, total: float | None) -> None:
-            prog.update(task, completed=t, total=total, frames=frames)
+            where = f"{t:.0f}/{total:.0f} s of source" if total else f"{t:.0f} s of source"
+            prog.update(task, completed=t, total=total, frames=frames, where=where)
 
         yield update

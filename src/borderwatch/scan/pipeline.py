@@ -68,6 +68,8 @@ class Scanner:
         self.sparse = sparse
         self.lines: list[Polyline] = [ln.to_polyline(width, height) for ln in cfg.lines]
         strip = cfg.cross.strip_frac * math.hypot(width, height)
+        self.strip = strip
+        self._frame_dt = frame_interval  # running estimate of the source's frame spacing
         min_hits = cfg.track.min_hits_sparse if sparse else cfg.track.min_hits
         self.counters = [LineCounter(p, strip, min_hits) for p in self.lines]
         self.motion = MotionDetector(cfg.motion, width, height)
@@ -121,21 +123,21 @@ class Scanner:
                     m.velocity = float(np.hypot(*(pt - m.last_point))) / dt
                 m.last_seq, m.last_time, m.last_point, m.gaps_seen = self.seq, frame.time_s, pt, gaps_so_far
                 m.observed += 1
-            reach = 2.0 * (box[3] - box[1]) + 2.0 * m.velocity * step_dt
+            # Analyse every frame while the track could reach a line within an idle
+            # stride (with a 2x margin), or while its speed is not yet known.
+            reach = 2.0 * m.velocity * step_dt + 0.25 * (box[3] - box[1]) + self.strip
             for counter in self.counters:
                 for ev in counter.update(tid, frame.index, frame.time_s, pt, gap):
                     events.append((ev, box))
-                if not busy and counter.distance(pt) <= reach:
+                if not busy and (m.observed < 3 or counter.distance(pt) <= reach):
                     busy = True
         self.busy = busy
         self._evict(frame.time_s)
         return events, False
 
     def _idle_dt(self, frame: Frame) -> float:
-        # Time covered by one idle stride, estimated from the motion model's last step.
+        """Source time covered by one idle stride (plus one frame)."""
         return (self.cfg.idle_stride + 1) * max(1e-3, self._frame_dt)
-
-    _frame_dt = 0.04
 
     def note_frame_dt(self, dt: float) -> None:
         if dt > 0:

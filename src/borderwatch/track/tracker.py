@@ -58,6 +58,9 @@ class TrackedBoxes:
     track_id: np.ndarray  # (n,) int
 
 
+_EMPTY = TrackedBoxes(xyxy=np.zeros((0, 4), np.float32), track_id=np.zeros((0,), np.int64))
+
+
 class BlobTracker:
     """ByteTrack over motion blobs, driven by exact source timestamps."""
 
@@ -79,6 +82,10 @@ class BlobTracker:
 
     def update(self, xyxy: np.ndarray, time_s: float) -> TrackedBoxes:
         """Associate this frame's blobs (full-resolution xyxy) with tracks."""
+        if len(xyxy) == 0 and not self._tracker.tracks:
+            # Nothing to associate or age: skip the tracker (and its Detections
+            # validation), which otherwise dominates the cost of an empty frame.
+            return _EMPTY
         if self._last_t is not None:
             self.similarity.dt = max(1e-3, time_s - self._last_t)
         self._last_t = time_s

@@ -1,0 +1,260 @@
+"""Decode one video file into exactly-timed pictures, surviving damage.
+
+The hot path does no colour conversion: the luma of a planar YUV frame *is* its first
+plane, so :func:`luma_view` hands out a numpy view of decoder memory. Everything else
+(BGR for snapshots) is deferred to ``Frame.to_bgr``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import av
+import numpy as np
+
+from ..errors import SourceUnreadable
+from .base import GapTracker, Source
+from .probe import open_container, short_error, video_file_info, video_stream
+
+if TYPE_CHECKING:
+    from av.video.frame import VideoFrame
+
+# Pixel formats whose plane 0 is 8-bit luma at full resolution.
+_Y_FIRST = frozenset(
+    "yuv420p yuvj420p yuv422p yuvj422p yuv444p yuvj444p yuv440p yuvj440p yuv411p "
+    "yuvj411p yuv410p yuva420p yuva422p yuva444p nv12 nv21 nv16 nv24 nv42 gray".split()
+)
+# A decoder with B-frames may still emit frames from before a damaged stretch after it
+# has jumped past it; a step back smaller than this is such a late frame (dropped), a
+# larger one is a real timestamp discontinuity (the timeline is re-based).
+_LATE_FRAME_S = 5.0
+# Demux errors in a row before the rest of the file is declared unreadable.
+_MAX_DEMUX_ERRORS = 50
+DEFAULT_MIN_JUMP_S = 0.2
+_ALERT_S = 2.0
+
+_AV_ERRORS = (av.FFmpegError, ValueError, MemoryError, OSError)
+
+
+def luma_view(frame: VideoFrame, copy: bool) -> np.ndarray:
+    """(H, W) uint8 luma: a read-only view of plane 0, or a converted grey image."""
+    h, w = frame.height, frame.width
+    if frame.format.name in _Y_FIRST:
+        plane = frame.planes[0]
+        stride = plane.line_size
+        if stride >= w:
+            buf = np.frombuffer(plane, dtype=np.uint8)  # type: ignore[call-overload]  # buffer protocol
+            y: np.ndarray = buf[: stride * h].reshape(h, stride)[:, :w]
+            if copy:
+                return y.copy()
+            # Decoder frames are reference-counted and may still be used as references
+            # for later frames: writing into this view would corrupt the decode.
+            y.flags.writeable = False
+            return y
+    grey: np.ndarray = frame.reformat(format="gray").to_ndarray()
+    return np.ascontiguousarray(grey[:h, :w])
+
+
+def bgr_getter(frame: VideoFrame, path: Path) -> Callable[[], np.ndarray]:
+    """Lazy full-resolution BGR conversion; the closure keeps the frame alive."""
+
+    def to_bgr() -> np.ndarray:
+        try:
+            out: np.ndarray = frame.to_ndarray(format="bgr24")
+        except _AV_ERRORS as exc:
+            raise SourceUnreadable(f"{path}: cannot convert a frame to BGR ({short_error(exc)})") from None
+        return out
+
+    return to_bgr
+
+
+class VideoFile:
+    """One opened video file: container, video stream and what it declares."""
+
+    def __init__(self, path: Path, threads: int) -> None:
+        self.path = path
+        self.container = open_container(path)
+        try:
+            self.stream = video_stream(self.container, path)
+            self.info = video_file_info(self.container, self.stream, path)
+            cc = self.stream.codec_context
+            # Frame + slice threading, as `ffmpeg -threads N` does.
+            cc.thread_type = "AUTO"
+            cc.thread_count = max(0, int(threads))
+        except BaseException:
+            self.container.close()
+            raise
+        self.time_base = Fraction(self.stream.time_base)
+        fps = self.info.fps
+        self.nominal_dur_s: float | None = float(1 / fps) if fps else None
+        self.end_s: float | None = None  # timeline end after decoding: last frame + duration
+        self.last_frame_s: float | None = None
+
+    def close(self) -> None:
+        try:
+            self.container.close()
+        except _AV_ERRORS:
+            pass
+
+    def _declared_end_rel(self, origin: int) -> float | None:
+        """Declared end of the video stream, in seconds from ``origin`` (a pts)."""
+        s, tb = self.stream, self.time_base
+        if s.duration and s.duration > 0:
+            start = s.start_time if s.start_time is not None else origin
+            return float((start + s.duration - origin) * tb)
+        dur = self.info.duration_s
+        if dur is None:
+            return None
+        c = self.container
+        start_s = (c.start_time / av.time_base) if c.start_time is not None else float(origin * tb)
+        return start_s + dur - float(origin * tb)
+
+    def frames(
+        self,
+        src: Source,
+        tracker: GapTracker,
+        offset_s: float,
+        jump_s: float | None,
+    ) -> Iterator[tuple[VideoFrame, int, float]]:
+        """Yield ``(av_frame, pts, timeline_seconds)`` for every good frame, in order.
+
+        Damage becomes gaps in ``tracker``; counters go to ``src``. Never raises av errors.
+        """
+        tb_num, tb_den = self.time_base.numerator, self.time_base.denominator
+        cc = self.stream.codec_context
+        origin: int | None = self.stream.start_time
+        nominal = self.nominal_dur_s
+        jump = jump_s if jump_s is not None else max(3 * (nominal or 0.0), DEFAULT_MIN_JUMP_S)
+        last_pts: int | None = None  # of the last delivered frame, rebased
+        last_step: int | None = None  # last pts increment, for interpolation
+        rebase = 0  # pts added after a backwards discontinuity
+        last_t: float | None = None
+        # After any sign of damage, a step of even 2 frames means lost pictures (demuxers
+        # resyncing after garbage drop packets silently); elsewhere VFR steps are normal.
+        alert = [float("-inf")]  # strict until this timeline time
+        tracker.begin_segment(offset_s)
+
+        def alarm(at_s: float | None) -> None:
+            base = at_s if at_s is not None else (last_t if last_t is not None else offset_s)
+            alert[0] = max(alert[0], base + _ALERT_S)
+
+        def seconds(pts: int) -> float:
+            # Integer numerator then one true division: correctly rounded, no drift.
+            return offset_s + ((pts + rebase - (origin or 0)) * tb_num) / tb_den
+
+        def packet_time(packet: Any) -> float | None:
+            p = packet.pts if packet.pts is not None else packet.dts
+            return None if p is None or origin is None else seconds(p)
+
+        def decoded(packet: Any) -> list[Any]:
+            if packet is not None and packet.is_corrupt:
+                at = packet_time(packet)
+                tracker.trouble("corrupt packet", at)
+                alarm(at)
+            try:
+                out: list[Any] = cc.decode(packet)
+                return out
+            except EOFError:
+                return []
+            except _AV_ERRORS as exc:
+                at = packet_time(packet) if packet is not None else None
+                what = "undecodable packet" if packet is not None else "decoder flush failed"
+                tracker.trouble(f"{what} ({short_error(exc)})", at)
+                alarm(at)
+                return []
+
+        def packets() -> Iterator[Any]:
+            errors = 0
+            demux = self.container.demux(self.stream)
+            while True:
+                try:
+                    packet = next(demux)
+                except StopIteration:
+                    return
+                except EOFError:
+                    return
+                except _AV_ERRORS as exc:
+                    errors += 1
+                    tracker.trouble(f"unreadable container data ({short_error(exc)})")
+                    if errors >= _MAX_DEMUX_ERRORS:
+                        src.note(f"{self.path}: gave up reading after {errors} container errors")
+                        return
+                    demux = self.container.demux(self.stream)  # resumes at the read position
+                    continue
+                errors = 0
+                if packet.size:  # empty packets are PyAV's flush sentinels; we flush below
+                    yield packet
+            # unreachable
+
+        def batches() -> Iterator[list[Any]]:
+            for packet in packets():
+                yield decoded(packet)
+            yield decoded(None)
+
+        for batch in batches():
+            for f in batch:
+                pts = f.pts
+                if pts is None:
+                    step = f.duration or last_step or (
+                        round(nominal * tb_den / tb_num) if nominal else 1
+                    )
+                    pts = (last_pts + step - rebase) if last_pts is not None else (origin or 0)
+                    src.pts_interpolated += 1
+                if origin is None or (last_pts is None and pts < origin):
+                    origin = pts
+                eff = pts + rebase  # on this file's timeline (differs after a discontinuity)
+                if last_pts is not None and eff <= last_pts:
+                    back_s = ((last_pts - eff) * tb_num) / tb_den
+                    if back_s <= _LATE_FRAME_S:
+                        src.frames_dropped += 1
+                        alarm(None)
+                        continue
+                    step = last_step or 1
+                    rebase += last_pts + step - eff
+                    eff = last_pts + step
+                    at = last_t if last_t is not None else offset_s
+                    tracker.add(
+                        at,
+                        at,
+                        f"timestamp discontinuity: pts went back {back_s:.3f}s; "
+                        "timeline continues from the previous frame",
+                    )
+                t = seconds(pts)
+                if f.is_corrupt:
+                    # Concealed garbage must not reach the detector: drop it, cover it.
+                    tracker.trouble("corrupt frame", t)
+                    alarm(t)
+                    src.frames_dropped += 1
+                    continue
+                if last_t is None and t - offset_s > jump and not tracker.open:
+                    tracker.add(offset_s, t, "no decodable frames at the start")
+                elif last_t is not None and not tracker.open:
+                    step_s = t - last_t
+                    if step_s > jump:
+                        tracker.add(last_t, t, f"timestamp jump of {step_s:.3f}s without frames")
+                    elif t <= alert[0] and nominal and step_s > 1.5 * nominal:
+                        tracker.add(last_t, t, f"{step_s:.3f}s without frames after damaged data")
+                tracker.good(t)
+                if last_pts is not None:
+                    last_step = eff - last_pts
+                last_pts, last_t = eff, t
+                self.last_frame_s = t
+                yield f, pts, t
+
+        declared = self._declared_end_rel(origin) if origin is not None else None
+        declared_t = offset_s + declared if declared is not None else None
+        short = declared_t is not None and (last_t is None or declared_t - last_t > jump)
+        truncated = ""
+        if short and declared is not None:
+            seen = "none" if last_t is None else f"the last is at {last_t - offset_s:.3f}s"
+            truncated = f"truncated: the file declares {declared:.3f}s of video, decodable frames: {seen}"
+        if tracker.open:
+            tracker.finish(declared_t if short else None, truncated)
+        elif short and declared_t is not None and last_t is not None:
+            tracker.add(last_t, declared_t, truncated)
+        if last_t is not None:
+            step_s = (last_step * tb_num) / tb_den if last_step else (nominal or 0.0)
+            self.end_s = last_t + step_s
