@@ -75,7 +75,7 @@ class MotionConfig(_Strict):
     light_change_frac: float = Field(
         0.35, gt=0, le=1, description="Share of changed pixels that makes a frame a whole-image light change."
     )
-    warmup_seconds: float = Field(1.0, ge=0, description="Time to learn the background before detecting.")
+    warmup_seconds: float = Field(0.25, ge=0, description="Time to learn the background before detecting.")
 
 
 class TrackConfig(_Strict):
@@ -85,7 +85,7 @@ class TrackConfig(_Strict):
     min_hits_sparse: int = Field(2, ge=1, description="Observations before confirmation when frames are >= 0.5 s apart (trail cameras).")
     lost_seconds: float = Field(2.0, gt=0, description="How long a lost track may be re-found (occlusion).")
     max_speed_frac: float = Field(
-        2.5, gt=0, description="Largest expected speed, in frame widths per second, used to gate associations."
+        1.5, gt=0, description="Largest expected speed, in frame widths per second, used to gate associations (on top of one box size)."
     )
 
 

@@ -50,6 +50,12 @@ class MotionDetector:
         self.sw = math.ceil(width / self.step)
         self.sh = math.ceil(height / self.step)
         self.min_area = max(3, int(round(cfg.min_area_frac * self.sw * self.sh)))
+        # A box's bottom edge is the row after its last sampled foreground row; the
+        # object's true lowest row lies anywhere in the ``step`` rows from that sample
+        # on, so the unbiased ground-contact y is this much above the box bottom.
+        self.ground_bias = (self.step + 1) / 2.0
+        # Boxes this close to the left, right or bottom border may be cut by it.
+        self.edge_px = 1.5 * self.step
         self._bg: np.ndarray | None = None
         self._var: np.ndarray | None = None
         self._thr2: np.ndarray | None = None
@@ -136,11 +142,14 @@ class MotionDetector:
         if not keep.any():
             return MotionResult(_NO_BOXES, _NO_AREA, fg_frac, False, False)
         st = stats[keep].astype(np.float32)
-        pad = 2.0  # the 5x5 dilation grew each blob by 2 samples on every side
-        bx1 = np.clip(st[:, 0] + pad, 0, None) + x0
-        by1 = np.clip(st[:, 1] + pad, 0, None) + y0
-        bx2 = np.maximum(st[:, 0] + st[:, 2] - pad, st[:, 0] + pad + 1) + x0
-        by2 = np.maximum(st[:, 1] + st[:, 3] - pad, st[:, 1] + pad + 1) + y0
+        # The 5x5 dilation grew each blob by 2 samples on every side, except where it
+        # met the image border.
+        sx1, sy1 = st[:, 0] + x0, st[:, 1] + y0
+        sx2, sy2 = sx1 + st[:, 2], sy1 + st[:, 3]
+        bx1 = np.where(sx1 > 0, sx1 + 2, 0)
+        by1 = np.where(sy1 > 0, sy1 + 2, 0)
+        bx2 = np.maximum(np.where(sx2 < self.sw, sx2 - 2, self.sw), bx1 + 1)
+        by2 = np.maximum(np.where(sy2 < self.sh, sy2 - 2, self.sh), by1 + 1)
         s = float(self.step)
         xyxy = np.stack(
             [bx1 * s, by1 * s, np.minimum(bx2 * s, self.width), np.minimum(by2 * s, self.height)], axis=1

@@ -103,17 +103,30 @@ class Scanner:
             self._evict(frame.time_s)
             self.busy = True
             return [], mres.light_change
-        tracked = self.tracker.update(mres.xyxy, frame.time_s)
+        tracked = self.tracker.update(mres.xyxy, frame.time_s, frame.index)
         if self.labeller is not None and len(tracked.track_id):
             self.labeller.observe(frame, tracked.xyxy, tracked.track_id)
         events: list[tuple[CrossEvent, np.ndarray]] = []
-        busy = False
+        # Something new appeared: look at every frame until it is tracked.
+        busy = tracked.unassigned > 0
         step_dt = self._idle_dt(frame)
         for box, tid in zip(tracked.xyxy, tracked.track_id):
             tid = int(tid)
-            pt = np.array([(box[0] + box[2]) / 2.0, box[3]], dtype=np.float64)
+            pt = self._ground_point(box)
+            # A box cut by the left, right or bottom border has no reliable ground
+            # point: it moves the track but is not shown to the crossing counters.
+            cut = self._is_cut(box)
             m = self.memo.get(tid)
             gap = False
+            if m is None:
+                birth = tracked.births.get(tid)
+                if birth is not None:
+                    # The detection that spawned the track is its first observation.
+                    bpt = self._ground_point(birth.xyxy)
+                    if not self._is_cut(birth.xyxy):
+                        for counter in self.counters:
+                            counter.update(tid, birth.tag, birth.time_s, bpt, False)
+                    m = self.memo[tid] = _Memo(self.seq - 1, self.seq - 1, birth.time_s, bpt, gaps_so_far)
             if m is None:
                 m = self.memo[tid] = _Memo(self.seq, self.seq, frame.time_s, pt, gaps_so_far)
             else:
@@ -127,13 +140,22 @@ class Scanner:
             # stride (with a 2x margin), or while its speed is not yet known.
             reach = 2.0 * m.velocity * step_dt + 0.25 * (box[3] - box[1]) + self.strip
             for counter in self.counters:
-                for ev in counter.update(tid, frame.index, frame.time_s, pt, gap):
-                    events.append((ev, box))
+                if not cut:
+                    for ev in counter.update(tid, frame.index, frame.time_s, pt, gap):
+                        events.append((ev, box))
                 if not busy and (m.observed < 3 or counter.distance(pt) <= reach):
                     busy = True
         self.busy = busy
         self._evict(frame.time_s)
         return events, False
+
+    def _ground_point(self, box: np.ndarray) -> np.ndarray:
+        """Ground-contact point of a motion box: its bottom centre, unbiased."""
+        return np.array([(box[0] + box[2]) / 2.0, box[3] - self.motion.ground_bias], dtype=np.float64)
+
+    def _is_cut(self, box: np.ndarray) -> bool:
+        e = self.motion.edge_px
+        return bool(box[0] <= e or box[2] >= self.width - e or box[3] >= self.height - e)
 
     def _idle_dt(self, frame: Frame) -> float:
         """Source time covered by one idle stride (plus one frame)."""

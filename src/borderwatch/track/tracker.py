@@ -8,17 +8,20 @@ points rather than a fork:
   per frame, a trail camera's one frame every few seconds), so ByteTrack would start a
   new track every frame and nothing would ever be confirmed. The similarity used for
   association is ``max(IoU, 0.5 * max(0, 1 - d / gate))`` where ``d`` is the centre
-  distance and ``gate`` grows with box size and with the time since the last update.
-  Real overlap still dominates; distance only matters when there is none.
-* **Confirmation is ours**: the tracker is run with ``minimum_consecutive_frames=1`` so
-  every observation of a track carries its id from the first one (the trajectory then
-  starts where the object appeared); the crossing stage holds crossings back until the
-  track has enough observations, so unconfirmed tracks are still never counted.
+  distance and ``gate`` grows with the detection's size and with the time since the
+  last update; beyond the gate the similarity is 0 even if boxes overlap. Real overlap
+  still dominates; distance only matters when there is none.
+* **Confirmation is ours**: the tracker is run with ``minimum_consecutive_frames=1``, and
+  the detection that *spawned* a track (which ByteTrack returns with id -1) is handed
+  back as the track's first observation once the track gets its id, so a trajectory
+  starts where the object appeared. This matters for fast movers that are seen only a
+  few times before they reach the line. The crossing stage holds crossings back until
+  the track has enough observations, so unconfirmed tracks are still never counted.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import supervision as sv
@@ -29,7 +32,7 @@ from ..config import TrackConfig
 
 
 class GatedIoU(BaseIoU):
-    """IoU, or a centre-distance similarity when boxes do not overlap."""
+    """IoU, or a centre-distance similarity when boxes do not overlap; 0 beyond the gate."""
 
     def __init__(self, size_factor: float = 1.0, speed_px_s: float = 1000.0) -> None:
         self.size_factor = size_factor
@@ -38,16 +41,26 @@ class GatedIoU(BaseIoU):
         self._iou = IoU()
 
     def _compute(self, boxes_1: np.ndarray, boxes_2: np.ndarray) -> np.ndarray:
+        # boxes_1 are the tracks' predicted boxes, boxes_2 this frame's detections.
         iou = self._iou.compute(boxes_1, boxes_2)
         c1 = (boxes_1[:, :2] + boxes_1[:, 2:]) / 2
         c2 = (boxes_2[:, :2] + boxes_2[:, 2:]) / 2
         d = np.sqrt(((c1[:, None, :] - c2[None, :, :]) ** 2).sum(-1))
-        s1 = (boxes_1[:, 2:] - boxes_1[:, :2]).max(axis=1)
-        s2 = (boxes_2[:, 2:] - boxes_2[:, :2]).max(axis=1)
-        size = np.maximum(s1[:, None], s2[None, :])
+        # The gate is sized by the detection, not the prediction: a lost track's
+        # predicted box can swell, and must not swallow an object across the frame.
+        size = (boxes_2[:, 2:] - boxes_2[:, :2]).max(axis=1)[None, :]
         gate = self.size_factor * size + self.speed_px_s * self.dt
         near = 0.5 * np.clip(1.0 - d / gate, 0.0, 1.0)
-        return np.maximum(iou, near)
+        return np.where(d <= gate, np.maximum(iou, near), 0.0)
+
+
+@dataclass(frozen=True)
+class Birth:
+    """The detection that spawned a track, reported when the track gets its id."""
+
+    xyxy: np.ndarray
+    time_s: float
+    tag: int  # caller's tag of that frame (the frame index)
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,8 @@ class TrackedBoxes:
 
     xyxy: np.ndarray  # (n, 4) full-resolution pixels
     track_id: np.ndarray  # (n,) int
+    births: dict[int, Birth] = field(default_factory=dict)  # track id -> first observation
+    unassigned: int = 0  # detections not (yet) part of a track
 
 
 _EMPTY = TrackedBoxes(xyxy=np.zeros((0, 4), np.float32), track_id=np.zeros((0,), np.int64))
@@ -79,8 +94,10 @@ class BlobTracker:
         )
         self._last_t: float | None = None
         self.lost_seconds = cfg.lost_seconds
+        # Tracklets spawned but not yet given an id, keyed by object identity.
+        self._unborn: dict[int, Birth] = {}
 
-    def update(self, xyxy: np.ndarray, time_s: float) -> TrackedBoxes:
+    def update(self, xyxy: np.ndarray, time_s: float, tag: int = -1) -> TrackedBoxes:
         """Associate this frame's blobs (full-resolution xyxy) with tracks."""
         if len(xyxy) == 0 and not self._tracker.tracks:
             # Nothing to associate or age: skip the tracker (and its Detections
@@ -93,7 +110,17 @@ class BlobTracker:
         res = self._tracker.update(det, timestamp=time_s)
         ids = np.asarray(res.tracker_id, dtype=np.int64)
         keep = ids >= 0
-        return TrackedBoxes(xyxy=res.xyxy[keep], track_id=ids[keep])
+        births: dict[int, Birth] = {}
+        unborn: dict[int, Birth] = {}
+        for t in self._tracker.tracks:
+            key = id(t)
+            if t.tracker_id < 0:
+                # Just spawned (its box is the detection) or still waiting for an id.
+                unborn[key] = self._unborn.get(key) or Birth(t.get_state_bbox().copy(), time_s, tag)
+            elif key in self._unborn:
+                births[int(t.tracker_id)] = self._unborn[key]
+        self._unborn = unborn
+        return TrackedBoxes(res.xyxy[keep], ids[keep], births, int((~keep).sum()))
 
     @property
     def has_tracks(self) -> bool:
