@@ -13,6 +13,12 @@ Rule (see docs/architecture.md, "How a crossing is decided"):
   latest hit. Seen again on the anchor side, the touch is forgotten (loitering).
   Reaching the other side without a touch (going round the end of the line) just moves
   the anchor.
+* The crossing instant is refined by a straight-line fit of the signed distance to the
+  line against time over the observations around the touch (up to four on each side):
+  box edges are quantised by the analysis grid, and a slow walker's bottom edge moves
+  by less than one quantum per frame, so one raw observation can be a few frames off.
+  The reported frame is the first frame strictly after the fitted instant (interpolated
+  over unseen frames when the touch spans a gap).
 * Crossings of a track that is not yet confirmed (fewer than ``min_hits``
   observations) are held back and released on confirmation, or dropped with the track.
 
@@ -22,6 +28,8 @@ trail cameras) still count; because of the strip, wobbling on the line does not.
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,8 +61,12 @@ class _Hit:
     inferred: bool
 
 
+_FIT_EACH_SIDE = 4
+
+
 @dataclass
 class _TrackState:
+    hist: deque[tuple[int, float, float]] = field(default_factory=lambda: deque(maxlen=3 * _FIT_EACH_SIDE))
     hits: int = 0
     anchor: int = ON_LINE
     last_point: np.ndarray | None = None
@@ -103,11 +115,12 @@ class LineCounter:
                     inferred=gap,
                 )
         side = int(self.line.side(p, self.strip_px))
+        st.hist.append((frame, time_s, float(self.line.signed_distance(p))))
         if side != ON_LINE:
             if st.anchor == ON_LINE:
                 st.touch = None
             elif side != st.anchor and st.touch is not None:
-                h = st.touch
+                h = _refine(st.touch, st.hist, side)
                 out.append(
                     CrossEvent(
                         line=self.line.name,
@@ -149,3 +162,33 @@ class LineCounter:
     @property
     def active_tracks(self) -> int:
         return len(self._tracks)
+
+
+def _refine(hit: _Hit, hist: deque[tuple[int, float, float]], to_side: int) -> _Hit:
+    """The hit re-timed by a linear fit of signed distance over time (see module doc)."""
+    obs = list(hist)
+    k = next((i for i, o in enumerate(obs) if o[0] == hit.frame), None)
+    if k is None or k == 0:
+        return hit
+    win = obs[max(0, k - _FIT_EACH_SIDE) : k + _FIT_EACH_SIDE]
+    if len(win) < 3:
+        return hit
+    t = np.array([o[1] for o in win])
+    d = np.array([o[2] for o in win])
+    t0 = t[0]
+    slope, icept = np.polyfit(t - t0, d, 1)
+    if slope * to_side <= 0:
+        return hit  # the fit does not move towards the far side: keep the raw hit
+    t_star = t0 - icept / slope
+    # Bracket the fitted instant between consecutive observations; stay near the hit.
+    lo_t, hi_t = obs[k - 1][1], hit.time_s
+    span = hi_t - lo_t
+    t_star = min(max(t_star, lo_t - span), hi_t + span)
+    for (f_i, t_i, _), (f_j, t_j, _) in zip(win, win[1:]):
+        if t_i <= t_star < t_j:
+            # The first frame strictly after the fitted instant (on the line is not past it).
+            u = (t_star - t_i) / (t_j - t_i)
+            frame = min(f_j, f_i + 1 + math.floor(u * (f_j - f_i) + 1e-9))
+            time_s = t_i + (frame - f_i) / (f_j - f_i) * (t_j - t_i) if f_j > f_i else t_j
+            return _Hit(frame, time_s, float(t_star), hit.point, hit.inferred)
+    return hit

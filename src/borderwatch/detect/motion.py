@@ -38,6 +38,7 @@ class MotionResult:
 
 _NO_BOXES = np.zeros((0, 4), dtype=np.float32)
 _NO_AREA = np.zeros((0,), dtype=np.int32)
+_EMPTY = MotionResult(_NO_BOXES, _NO_AREA, 0.0, False, False)
 
 
 class MotionDetector:
@@ -120,38 +121,53 @@ class MotionDetector:
         return self._blobs(fg, fg_frac)
 
     def _blobs(self, fg: np.ndarray, fg_frac: float) -> MotionResult:
+        """Blobs: found on the opened mask, measured on the raw one.
+
+        The opening removes speckle so that noise never makes a blob, but it also eats
+        one-sample-thin parts such as the feet row; the box of each blob is therefore
+        measured on the raw foreground inside the (dilated) blob.
+        """
         if fg_frac == 0.0:
-            return MotionResult(_NO_BOXES, _NO_AREA, 0.0, False, False)
+            return _EMPTY
         clean = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._k_open)
         # Label only the bounding box of what survived the opening: usually a small
         # part of the picture, and labelling is the costliest step of the model.
         rx, ry, rw, rh = cv2.boundingRect(clean)
         if rw == 0 or rh == 0:
-            return MotionResult(_NO_BOXES, _NO_AREA, fg_frac, False, False)
+            return _EMPTY
         x0, y0 = max(0, rx - 2), max(0, ry - 2)
         x1, y1 = min(self.sw, rx + rw + 2), min(self.sh, ry + rh + 2)
-        roi = clean[y0:y1, x0:x1]
-        joined = cv2.dilate(roi, self._k_join)
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        roi_clean = clean[y0:y1, x0:x1]
+        n, labels, _, _ = cv2.connectedComponentsWithStats(cv2.dilate(roi_clean, self._k_join), connectivity=8)
         if n <= 1:
-            return MotionResult(_NO_BOXES, _NO_AREA, fg_frac, False, False)
-        stats = stats[1:]
-        # Foreground area per joined component, counted on the cleaned (undilated) mask.
-        area = np.bincount(labels[roi > 0], minlength=n)[1:]
+            return _EMPTY
+        area = np.bincount(labels[roi_clean > 0], minlength=n)
         keep = area >= self.min_area
+        keep[0] = False
         if not keep.any():
-            return MotionResult(_NO_BOXES, _NO_AREA, fg_frac, False, False)
-        st = stats[keep].astype(np.float32)
-        # The 5x5 dilation grew each blob by 2 samples on every side, except where it
-        # met the image border.
-        sx1, sy1 = st[:, 0] + x0, st[:, 1] + y0
-        sx2, sy2 = sx1 + st[:, 2], sy1 + st[:, 3]
-        bx1 = np.where(sx1 > 0, sx1 + 2, 0)
-        by1 = np.where(sy1 > 0, sy1 + 2, 0)
-        bx2 = np.maximum(np.where(sx2 < self.sw, sx2 - 2, self.sw), bx1 + 1)
-        by2 = np.maximum(np.where(sy2 < self.sh, sy2 - 2, self.sh), by1 + 1)
+            return _EMPTY
+        ys, xs = np.nonzero(fg[y0:y1, x0:x1])
+        lab = labels[ys, xs]
+        sel = keep[lab]
+        ys, xs, lab = ys[sel], xs[sel], lab[sel]
+        big = np.iinfo(np.int32).max
+        lo_x = np.full(n, big, np.int32)
+        lo_y = np.full(n, big, np.int32)
+        hi_x = np.full(n, -1, np.int32)
+        hi_y = np.full(n, -1, np.int32)
+        np.minimum.at(lo_x, lab, xs)
+        np.minimum.at(lo_y, lab, ys)
+        np.maximum.at(hi_x, lab, xs)
+        np.maximum.at(hi_y, lab, ys)
+        idx = np.nonzero(keep)[0]
         s = float(self.step)
         xyxy = np.stack(
-            [bx1 * s, by1 * s, np.minimum(bx2 * s, self.width), np.minimum(by2 * s, self.height)], axis=1
+            [
+                (lo_x[idx] + x0) * s,
+                (lo_y[idx] + y0) * s,
+                np.minimum((hi_x[idx] + x0 + 1) * s, self.width),
+                np.minimum((hi_y[idx] + y0 + 1) * s, self.height),
+            ],
+            axis=1,
         )
-        return MotionResult(xyxy.astype(np.float32), area[keep].astype(np.int32), fg_frac, False, False)
+        return MotionResult(xyxy.astype(np.float32), area[idx].astype(np.int32), fg_frac, False, False)
