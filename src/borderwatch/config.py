@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .config_locate import describe, key_line, parse_error
 from .errors import ConfigError
 from .geometry import Polyline, parse_points
 
@@ -83,7 +84,9 @@ class TrackConfig(_Strict):
 
     min_hits: int = Field(3, ge=1, description="Observations before a track is confirmed (at normal frame rates).")
     min_hits_sparse: int = Field(2, ge=1, description="Observations before confirmation when frames are >= 0.5 s apart (trail cameras).")
-    lost_seconds: float = Field(2.0, gt=0, description="How long a lost track may be re-found (occlusion).")
+    lost_seconds: float = Field(
+        2.0, gt=0, description="How long a lost track may be re-found (occlusion behind a tree can last over a second)."
+    )
     max_speed_frac: float = Field(
         1.5, gt=0, description="Largest expected speed, in frame widths per second, used to gate associations (on top of one box size)."
     )
@@ -137,44 +140,73 @@ def _validated(model: type[BaseModel], data: Any, where: str) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{where}: {_first_error(exc)}") from None
+        raise ConfigError(f"{where}: {_first_error(exc, model)}") from None
 
 
-def _first_error(exc: ValidationError) -> str:
-    errs = exc.errors()
-    parts = []
-    for e in errs[:3]:
-        loc = ".".join(str(x) for x in e["loc"]) or "(top)"
-        parts.append(f"{loc}: {e['msg']}")
-    more = f" (+{len(errs) - 3} more)" if len(errs) > 3 else ""
-    return "; ".join(parts) + more
+def _first_error(exc: ValidationError, model: type[BaseModel]) -> str:
+    return _joined([describe(e, model) for e in exc.errors()])
+
+
+def _joined(problems: list[str]) -> str:
+    more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+    return "; ".join(problems[:3]) + more
+
+
+def config_file_problems(path: str | Path, overrides: dict[str, Any] | None = None) -> tuple[ScanConfig | None, list[str]]:
+    """Load and validate a TOML or YAML scan config; return it, or every problem found.
+
+    Each problem is one line: ``FILE:LINE: key.path: message`` (``FILE: ...`` when the
+    line is unknown). ``overrides`` replace top-level keys (e.g. lines given on the
+    command line); problems in them carry no line number.
+    """
+    p = Path(path)
+    if not p.is_file():
+        return None, [f"config file not found: {p}"]
+    fmt = {".toml": "toml", ".yaml": "yaml", ".yml": "yaml"}.get(p.suffix.lower())
+    if fmt is None:
+        return None, [f"{p}: config must be .toml, .yaml or .yml"]
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [f"{p}: cannot read: {getattr(exc, 'strerror', None) or exc}"]
+    try:
+        if fmt == "toml":
+            import tomllib
+
+            data: Any = tomllib.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+            data = {} if data is None else data
+    except Exception as exc:  # tomllib.TOMLDecodeError, yaml.YAMLError
+        line, col, msg = parse_error(exc, text)
+        at = f":{line}" + (f":{col}" if col else "") if line else ""
+        return None, [f"{p}{at}: cannot parse: {msg}"]
+    if not isinstance(data, dict):
+        return None, [f"{p}: expected a table/mapping at the top level, got {type(data).__name__}"]
+    over = overrides or {}
+    try:
+        return ScanConfig.model_validate({**data, **over}), []
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            loc = tuple(e["loc"])
+            line = key_line(text, fmt, loc) if loc and loc[0] not in over else None
+            problems.append(f"{p}{f':{line}' if line else ''}: {describe(e, ScanConfig)}")
+        return None, problems
 
 
 def load_config_file(path: str | Path, overrides: dict[str, Any] | None = None) -> ScanConfig:
-    """Load a TOML or YAML scan config, validated; ``overrides`` replace top-level keys."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file not found: {p}")
-    text = p.read_text(encoding="utf-8", errors="replace")
-    try:
-        if p.suffix.lower() == ".toml":
-            import tomllib
+    """Load a TOML or YAML scan config, validated; ``overrides`` replace top-level keys.
 
-            data = tomllib.loads(text)
-        elif p.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-        else:
-            raise ConfigError(f"{p}: config must be .toml, .yaml or .yml")
-    except ConfigError:
-        raise
-    except Exception as exc:  # tomllib/yaml parse errors carry line numbers in their text
-        raise ConfigError(f"{p}: cannot parse: {exc}".replace("\n", " ")) from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{p}: expected a table/mapping at the top level")
-    data = {**data, **(overrides or {})}
-    return _validated(ScanConfig, data, str(p))
+    Raises :class:`ConfigError` with one line naming the file, the line where known, the
+    key and the problem (the first three problems when there are several).
+    """
+    cfg, problems = config_file_problems(path, overrides)
+    if cfg is None:
+        raise ConfigError(_joined(problems))
+    return cfg
 
 
 def make_config(lines: list[LineConfig], **kwargs: Any) -> ScanConfig:

@@ -22,11 +22,13 @@ points rather than a fork:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import supervision as sv
 from trackers import ByteTrackTracker
 from trackers.utils.iou import BaseIoU, IoU
+from trackers.utils.state_representations import XCYCSRStateEstimator
 
 from ..config import TrackConfig
 
@@ -38,6 +40,9 @@ class GatedIoU(BaseIoU):
         self.size_factor = size_factor
         self.speed_px_s = speed_px_s
         self.dt = 0.04  # seconds since the previous update; set before each update
+        # Returns the tracker's live tracklets, in the order of the prediction rows.
+        self.tracks: Callable[[], list[Any]] | None = None
+        self.parked: set[int] = set()  # ids of tracks that have not moved beyond their size
         self._iou = IoU()
 
     def _compute(self, boxes_1: np.ndarray, boxes_2: np.ndarray) -> np.ndarray:
@@ -51,7 +56,22 @@ class GatedIoU(BaseIoU):
         size = (boxes_2[:, 2:] - boxes_2[:, :2]).max(axis=1)[None, :]
         gate = self.size_factor * size + self.speed_px_s * self.dt
         near = 0.5 * np.clip(1.0 - d / gate, 0.0, 1.0)
-        return np.where(d <= gate, np.maximum(iou, near), 0.0)
+        sim = np.where(d <= gate, np.maximum(iou, near), 0.0)
+        parked = self._parked_rows(len(boxes_1))
+        if parked is not None and parked.any():
+            # A lost track that never really moved (a flickering patch, a parked car)
+            # has a velocity made of jitter; extrapolated for a second it drifts, and
+            # the distance term would let it capture an object arriving nearby. It may
+            # only be re-found where it overlaps.
+            sim[parked] = iou[parked]
+        return sim
+
+    def _parked_rows(self, n: int) -> np.ndarray | None:
+        """Rows of the prediction matrix that are lost tracks which never moved."""
+        tracks = self.tracks() if self.tracks is not None else None
+        if tracks is None or len(tracks) != n:
+            return None  # not the first-stage matrix over all tracks
+        return np.array([t.time_since_update > 1 and t.tracker_id in self.parked for t in tracks], dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -91,11 +111,17 @@ class BlobTracker:
             track_activation_threshold=0.5,
             high_conf_det_threshold=0.5,
             iou=self.similarity,
+            # Centre/scale/ratio state: a lost track's predicted box keeps its shape,
+            # where independent corner velocities (XYXY) can make it swell across the
+            # frame and capture an unrelated object.
+            state_estimator_class=XCYCSRStateEstimator,
         )
+        self.similarity.tracks = lambda: self._tracker.tracks
         self._last_t: float | None = None
         self.lost_seconds = cfg.lost_seconds
         # Tracklets spawned but not yet given an id, keyed by object identity.
         self._unborn: dict[int, Birth] = {}
+        self._origin: dict[int, tuple[np.ndarray, bool]] = {}  # first centre, has moved
 
     def update(self, xyxy: np.ndarray, time_s: float, tag: int = -1) -> TrackedBoxes:
         """Associate this frame's blobs (full-resolution xyxy) with tracks."""
@@ -120,7 +146,25 @@ class BlobTracker:
             elif key in self._unborn:
                 births[int(t.tracker_id)] = self._unborn[key]
         self._unborn = unborn
+        self._note_motion(res.xyxy[keep], ids[keep])
         return TrackedBoxes(res.xyxy[keep], ids[keep], births, int((~keep).sum()))
+
+    def _note_motion(self, xyxy: np.ndarray, ids: np.ndarray) -> None:
+        """Keep the set of tracks that have stayed within one box size of where they began."""
+        live = {int(t.tracker_id) for t in self._tracker.tracks}
+        self._origin = {k: v for k, v in self._origin.items() if k in live}
+        parked = set()
+        for box, tid in zip(xyxy, ids):
+            tid = int(tid)
+            c = (box[:2] + box[2:]) / 2
+            size = float((box[2:] - box[:2]).max())
+            o = self._origin.setdefault(tid, (c, False))
+            moved = o[1] or float(np.hypot(*(c - o[0]))) > size
+            self._origin[tid] = (o[0], moved)
+        for tid, (_, moved) in self._origin.items():
+            if not moved:
+                parked.add(tid)
+        self.similarity.parked = parked
 
     @property
     def has_tracks(self) -> bool:
