@@ -152,11 +152,6 @@ def test_interrupt_mid_scan(capsys, monkeypatch, tmp_path, clip):
     assert s["status"] == "interrupted" and s["partial"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli: Typer turns KeyboardInterrupt inside a command into a silent Exit(130), so "
-    "main()'s 'borderwatch: interrupted' line is never printed",
-)
 def test_interrupt_says_so(capsys, monkeypatch, tmp_path, clip):
     _die_at(monkeypatch, 40, KeyboardInterrupt(), [], tmp_path / "o")
     rc, _, err = scan(capsys, clip, "--line", LINE, "--out", tmp_path / "o")

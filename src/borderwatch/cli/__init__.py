@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except SystemExit as exc:
         code = exc.code
+        if code == 130:  # Typer turns Ctrl-C inside a command into a silent exit 130
+            print("borderwatch: interrupted", file=sys.stderr)
         return code if isinstance(code, int) else (0 if code is None else 1)
     return 0
 

@@ -44,6 +44,7 @@ class _Memo:
     last_time: float
     last_point: np.ndarray
     gaps_seen: int
+    last_index: int = 0  # frame index of the last observation
     observed: int = 1
     velocity: float = 0.0  # px/s of the ground point
 
@@ -126,15 +127,20 @@ class Scanner:
                     if not self._is_cut(birth.xyxy):
                         for counter in self.counters:
                             counter.update(tid, birth.tag, birth.time_s, bpt, False)
-                    m = self.memo[tid] = _Memo(self.seq - 1, self.seq - 1, birth.time_s, bpt, gaps_so_far)
+                    m = self.memo[tid] = _Memo(self.seq - 1, self.seq - 1, birth.time_s, bpt, gaps_so_far, birth.tag)
             if m is None:
-                m = self.memo[tid] = _Memo(self.seq, self.seq, frame.time_s, pt, gaps_so_far)
+                m = self.memo[tid] = _Memo(self.seq, self.seq, frame.time_s, pt, gaps_so_far, frame.index)
             else:
-                gap = self.seq - m.last_seq > 1 or gaps_so_far > m.gaps_seen
                 dt = frame.time_s - m.last_time
+                # Unseen since the last observation: missed on analysed frames, or more
+                # source time passed than the decoded frames account for (a span that
+                # could not be decoded; it is recorded as a gap only once it ends).
+                decoded_dt = (frame.index - m.last_index) * self._frame_dt
+                gap = self.seq - m.last_seq > 1 or gaps_so_far > m.gaps_seen or dt > 1.5 * decoded_dt + 1e-6
                 if dt > 0:
                     m.velocity = float(np.hypot(*(pt - m.last_point))) / dt
                 m.last_seq, m.last_time, m.last_point, m.gaps_seen = self.seq, frame.time_s, pt, gaps_so_far
+                m.last_index = frame.index
                 m.observed += 1
             # Analyse every frame while the track could reach a line within an idle
             # stride (with a 2x margin), or while its speed is not yet known.
@@ -162,8 +168,9 @@ class Scanner:
         return (self.cfg.idle_stride + 1) * max(1e-3, self._frame_dt)
 
     def note_frame_dt(self, dt: float) -> None:
-        if dt > 0:
-            self._frame_dt = 0.9 * self._frame_dt + 0.1 * dt
+        """Follow the source's frame spacing, ignoring jumps (gaps are not spacing)."""
+        if 0 < dt <= 1.5 * self._frame_dt:
+            self._frame_dt = 0.95 * self._frame_dt + 0.05 * dt
 
     def _evict(self, now: float) -> None:
         horizon = self.lost_seconds + 0.5
