@@ -22,6 +22,7 @@ from ..cross import CrossEvent, LineCounter
 from ..detect.motion import MotionDetector
 from ..geometry import Polyline
 from ..io import open_source
+from ..io.prefetch import Prefetch
 from ..records import Crossing, Frame
 from ..track import BlobTracker
 from .annotate import draw_snapshot
@@ -201,11 +202,13 @@ def run_scan(
     *,
     threads: int = 2,
     progress: Callable[[int, float, float | None], None] | None = None,
+    threaded: bool = True,
 ) -> ScanResult:
     """Scan ``source`` and write its records into ``out_dir``; return the summary.
 
     ``progress(frames_decoded, source_time_s, expected_duration_s)`` is called now and
-    then for a progress bar.
+    then for a progress bar. With ``threaded`` the source is decoded ahead on a second
+    thread (see :mod:`borderwatch.io.prefetch`).
     """
     started = datetime.now().astimezone()
     t_start = time.perf_counter()
@@ -221,12 +224,12 @@ def run_scan(
         last_analysed = -(10**9)
         prev_t: float | None = None
         n_gaps_written = 0
+        decoded = Prefetch(src) if threaded else None
         try:
-            for frame in src:
+            for frame, n_gaps in decoded if decoded is not None else ((f, len(src.gaps)) for f in src):
                 if prev_t is not None:
                     scanner.note_frame_dt(frame.time_s - prev_t)
                 prev_t = frame.time_s
-                n_gaps = len(src.gaps)
                 while n_gaps_written < n_gaps:
                     out.event("decode_gap", **src.gaps[n_gaps_written].to_dict())
                     n_gaps_written += 1
@@ -249,6 +252,8 @@ def run_scan(
             status = "interrupted"
             raise
         finally:
+            if decoded is not None:
+                decoded.close()
             _track_light(out, light, False, None)
             for g in src.gaps[n_gaps_written:]:
                 out.event("decode_gap", **g.to_dict())

@@ -1,0 +1,87 @@
+"""The scanner against exact ground truth on generated hard cases.
+
+A stored baseline (tests/baselines/accuracy.json) fails the suite when accuracy drops.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from borderwatch.eval import aggregate, evaluate, load_truth
+from borderwatch.eval.suite import HARD_CASES, NO_CROSSING_CASES, Case, borderwatch_scanner, ensure_clip, line_args
+
+BASELINE = json.loads((Path(__file__).parent / "baselines" / "accuracy.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def suite_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("suite")
+
+
+def _run(case: Case, root: Path):
+    video, truth = ensure_clip(case, root / "clips")
+    lines, sides = line_args(truth)
+    out = root / "scans" / case.name
+    borderwatch_scanner(video, lines, sides, out)
+    return evaluate(out, truth, clip=case.name), load_truth(truth)
+
+
+@pytest.fixture(scope="module")
+def results(suite_dir: Path):
+    return {p: _run(Case(f"{p}-s0", p, 0), suite_dir) for p in HARD_CASES}
+
+
+@pytest.mark.slow
+def test_suite_meets_the_stored_baseline(results):
+    total = aggregate([r for r, _ in results.values()])
+    assert total.truth > 30
+    assert total.recall >= BASELINE["min_recall"], total.to_dict(with_matches=False)
+    assert total.precision >= BASELINE["min_precision"], total.to_dict(with_matches=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", NO_CROSSING_CASES)
+def test_no_crossing_cases_produce_nothing(results, preset):
+    res, truth = results[preset]
+    assert truth.crossings == [] and res.pred == 0
+
+
+@pytest.mark.slow
+def test_back_and_forth_counts_every_traversal_once(results):
+    res, truth = results["back_and_forth"]
+    assert res.tp == len(truth.crossings) == 4 and res.fp == 0
+
+
+@pytest.mark.slow
+def test_time_error_at_most_one_frame_for_visible_single_movers(results):
+    worst_any = 0.0
+    for name in ("walk", "run", "crawl", "vehicle", "back_and_forth", "fast", "trailcam", "group"):
+        res, truth = results[name]
+        occluded = {c["id"] for c in truth.raw["crossings"] if c.get("occluded")}
+        for m in res.matches:
+            if m.truth_id not in occluded:
+                assert abs(m.dt_frames) <= BASELINE["max_time_error_frames_unoccluded"], (name, m)
+    for res, _ in results.values():
+        worst_any = max([worst_any] + [abs(m.dt_frames) for m in res.matches])
+    assert worst_any <= BASELINE["max_time_error_frames_any"]
+
+
+@pytest.mark.slow
+def test_occluded_crossings_are_found_and_flagged_inferred(results, suite_dir):
+    res, truth = results["occlusion"]
+    assert res.tp == len(truth.crossings) == 2
+    recs = [json.loads(x) for x in (suite_dir / "scans" / "occlusion-s0" / "crossings.jsonl").read_text().splitlines()]
+    assert all(r["inferred"] for r in recs)
+
+
+@pytest.mark.slow
+def test_sixty_px_per_frame_finds_what_five_px_finds(suite_dir):
+    found = {}
+    for v in (5.0, 60.0):
+        cases = [Case(f"v{int(v)}-{p}", p, 1, {"speed": v}) for p in ("walk", "vehicle")]
+        found[v] = aggregate([_run(c, suite_dir)[0] for c in cases])
+    assert found[5.0].recall == 1.0
+    assert found[60.0].recall >= 0.95 * found[5.0].recall
