@@ -170,4 +170,37 @@ class MotionDetector:
             ],
             axis=1,
         )
-        return MotionResult(xyxy.astype(np.float32), area[idx].astype(np.int32), fg_frac, False, False)
+        boxes, areas = _absorb_fragments(xyxy.astype(np.float32), area[idx].astype(np.int32))
+        return MotionResult(boxes, areas, fg_frac, False, False)
+
+
+def _absorb_fragments(xyxy: np.ndarray, area: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fold blobs lying mostly inside a larger blob's box into that blob.
+
+    A person on a low-contrast floor often breaks into a body plus pieces (feet, a
+    hem, a reflection) within the body's box; each piece would become a track of its
+    own and cross the line with the body. Pieces with at least half their box inside
+    a bigger box are merged into it (the union of the boxes).
+    """
+    if len(xyxy) < 2:
+        return xyxy, area
+    order = np.argsort(-(xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1]))
+    boxes = xyxy[order].copy()
+    areas = area[order].copy()
+    alive = np.ones(len(boxes), dtype=bool)
+    for i in range(len(boxes)):
+        if not alive[i]:
+            continue
+        for j in range(i + 1, len(boxes)):
+            if not alive[j]:
+                continue
+            a, b = boxes[i], boxes[j]
+            iw = min(a[2], b[2]) - max(a[0], b[0])
+            ih = min(a[3], b[3]) - max(a[1], b[1])
+            if iw <= 0 or ih <= 0:
+                continue
+            if iw * ih >= 0.5 * (b[2] - b[0]) * (b[3] - b[1]):
+                boxes[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                areas[i] += areas[j]
+                alive[j] = False
+    return boxes[alive], areas[alive]
