@@ -82,17 +82,7 @@ def open_source(
     else:
         vf = VideoFile(p, threads)
         fi = vf.info
-        info = SourceInfo(
-            kind="video",
-            path=p,
-            files=[fi],
-            width=fi.width,
-            height=fi.height,
-            fps=fi.fps,
-            duration_s=fi.duration_s,
-            frame_count=fi.frame_count,
-            wallclock_start=fi.wallclock_start,
-        )
+        info = SourceInfo.of_video(p, fi)
         src = VideoTimeline(
             "video",
             info,

@@ -51,6 +51,21 @@ class SourceInfo:
     wallclock_start: datetime | None = None
     notes: list[str] = field(default_factory=list)
 
+    @classmethod
+    def of_video(cls, path: Path, fi: FileInfo) -> SourceInfo:
+        """The info of a source that is one video file."""
+        return cls(
+            kind="video",
+            path=path,
+            files=[fi],
+            width=fi.width,
+            height=fi.height,
+            fps=fi.fps,
+            duration_s=fi.duration_s,
+            frame_count=fi.frame_count,
+            wallclock_start=fi.wallclock_start,
+        )
+
 
 class GapTracker:
     """Turns decode trouble into :class:`DecodeGap` spans between good frames.

@@ -147,15 +147,4 @@ def probe(path: str | Path, *, local_tz: tzinfo = UTC) -> SourceInfo:
         return plan_images(p, files, local_tz=local_tz)[0]
     if kind == "segments":
         return plan_segments(p, files, local_tz=local_tz).info
-    info = probe_video_file(p)
-    return SourceInfo(
-        kind="video",
-        path=p,
-        files=[info],
-        width=info.width,
-        height=info.height,
-        fps=info.fps,
-        duration_s=info.duration_s,
-        frame_count=info.frame_count,
-        wallclock_start=info.wallclock_start,
-    )
+    return SourceInfo.of_video(p, probe_video_file(p))
