@@ -87,8 +87,21 @@ class Scanner:
         self.frames_analysed = 0
 
     def wants(self, frame: Frame, last_analysed: int) -> bool:
-        """Whether to analyse this frame (idle striding while nothing is near a line)."""
-        return self.sparse or self.busy or frame.index - last_analysed >= self.cfg.idle_stride
+        """Whether to analyse this frame.
+
+        Every frame while something moves near a line (or is new). Otherwise one frame
+        in ``idle_stride`` gets a cheap half-resolution look for change, which calls
+        for a full analysis if anything moved, and the model is updated at least once
+        every ``idle_refresh`` frames to follow the light.
+        """
+        if self.sparse or self.busy:
+            return True
+        since = frame.index - last_analysed
+        if since >= self.cfg.idle_refresh:
+            return True
+        if since % self.cfg.idle_stride:
+            return False
+        return self.motion.changed(frame.luma)
 
     def analyse(self, frame: Frame, gaps_so_far: int) -> tuple[list[tuple[CrossEvent, np.ndarray]], bool]:
         """Run motion, tracking and crossing on one frame.
