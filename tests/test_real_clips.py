@@ -112,12 +112,6 @@ def test_detector_labels_people_leaving(person_scan):
         assert during[0]["label"] == "person" and during[0]["direction"] == "B->A", during[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="detect/motion + track: a person leaving breaks into several blobs (torso, legs, "
-    "table and floor-reflection fragments), each a confirmed track that crosses: ~4 crossings "
-    "per departure, most labelled 'unknown'",
-)
 def test_detector_one_person_crossing_per_visit(person_scan):
     s, recs, visits = person_scan
     assert [r["label"] for r in recs] == ["person"] * len(visits)

@@ -96,11 +96,6 @@ def test_garbage_in_the_middle_of_a_faststart_mp4(capsys, tmp_path, faststart):
     assert 0 < s["frames_decoded"] < 250
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scan/pipeline: a crossing whose interpolated instant lies inside an undecodable span "
-    "is written with inferred=false (gaps reach Scanner.analyse only once closed; seq ignores decode gaps)",
-)
 def test_crossing_across_undecodable_span_is_inferred(capsys, tmp_path, faststart):
     rc, _, _ = scan(capsys, _garbage(faststart, tmp_path), "--line", LINE, "--out", tmp_path / "o")
     gaps = summary(tmp_path / "o")["undecodable"]
