@@ -34,6 +34,10 @@ ProgressFn = Callable[[int, float], None]
 # Frames this far apart (or sparser) are "trail camera" frames: every one is analysed and
 # tracks are confirmed with fewer observations.
 SPARSE_INTERVAL_S = 0.5
+# A box stays "partly hidden" (not used for crossings) for at most this long; after
+# that its new height is taken as the object's own (a slow walker can take a second to
+# pass behind a bush).
+HIDDEN_MAX_S = 3.0
 
 
 @dataclass
@@ -47,6 +51,9 @@ class _Memo:
     gaps_seen: int
     last_index: int = 0  # frame index of the last observation
     observed: int = 1
+    height: float = 0.0  # running box height of whole (uncut, unhidden) views
+    unfed: bool = False  # an observation since the last one shown to the counters was unreliable
+    short_since: float | None = None  # source time since when the box has been short
     velocity: float = 0.0  # px/s of the ground point
 
 
@@ -156,11 +163,29 @@ class Scanner:
                 m.last_seq, m.last_time, m.last_point, m.gaps_seen = self.seq, frame.time_s, pt, gaps_so_far
                 m.last_index = frame.index
                 m.observed += 1
+            # A box much shorter than the track's usual height is partly hidden (a bush
+            # in front of the legs): like a cut box, its bottom is not the ground point.
+            h = float(box[3] - box[1])
+            hidden = m.observed > 3 and m.height > 0 and h < 0.7 * m.height
+            if not hidden:
+                m.short_since = None
+            elif m.short_since is None:
+                m.short_since = frame.time_s
+            elif frame.time_s - m.short_since > HIDDEN_MAX_S:
+                # Shorter for good (two merged blobs split, the object turned): re-learn.
+                hidden, m.short_since, m.height = False, None, h
+            if not (cut or hidden):
+                m.height = h if m.height == 0 else 0.8 * m.height + 0.2 * h
+            reliable = not (cut or hidden)
+            if reliable:
+                gap, m.unfed = gap or m.unfed, False
+            else:
+                m.unfed = True
             # Analyse every frame while the track could reach a line within an idle
             # stride (with a 2x margin), or while its speed is not yet known.
-            reach = 2.0 * m.velocity * step_dt + 0.25 * (box[3] - box[1]) + self.strip
+            reach = 2.0 * m.velocity * step_dt + 0.25 * h + self.strip
             for counter in self.counters:
-                if not cut:
+                if reliable:
                     for ev in counter.update(tid, frame.index, frame.time_s, pt, gap):
                         events.append((ev, box))
                 if not busy and (m.observed < 3 or counter.distance(pt) <= reach):
