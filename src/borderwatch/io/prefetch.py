@@ -27,9 +27,10 @@ class _Failure:
 
 
 class Prefetch:
-    """Iterate ``(frame, gaps_so_far)`` from ``source``, decoded up to ``depth`` ahead."""
+    """Iterate ``(frame, gaps_so_far)`` from ``source``, up to ``depth`` x ``batch`` frames ahead."""
 
-    def __init__(self, source: Source, depth: int = 8) -> None:
+    def __init__(self, source: Source, depth: int = 4, batch: int = 4) -> None:
+        self._batch = batch
         self.source = source
         self._q: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
@@ -46,10 +47,18 @@ class Prefetch:
         return False
 
     def _run(self) -> None:
+        # Frames travel in small batches: a queue hand-over costs about as much as
+        # the Python side of decoding one frame.
         try:
+            batch: list[tuple[Frame, int]] = []
             for frame in self.source:
-                if not self._put((frame, len(self.source.gaps))):
-                    return
+                batch.append((frame, len(self.source.gaps)))
+                if len(batch) >= self._batch:
+                    if not self._put(batch):
+                        return
+                    batch = []
+            if batch and not self._put(batch):
+                return
             self._put(_END)
         except BaseException as exc:  # handed to the consumer, re-raised there
             self._put(_Failure(exc))
@@ -61,7 +70,7 @@ class Prefetch:
                 return
             if isinstance(item, _Failure):
                 raise item.exc
-            yield item  # type: ignore[misc]
+            yield from item  # type: ignore[misc]
 
     def close(self) -> None:
         """Stop the decoder thread (it finishes its current frame) and wait for it."""
