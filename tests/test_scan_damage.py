@@ -44,11 +44,6 @@ def test_truncated_faststart_mp4_is_partial_and_keeps_earlier_crossings(capsys, 
     assert abs(recs[0]["frame"] - 125) <= 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="io: an MPEG-TS cut mid-packet (size not a multiple of 188) is reported complete, "
-    "exit 0: the half-received last picture is only sometimes flagged corrupt",
-)
 def test_truncated_mpegts_is_partial(capsys, tmp_path, clip):
     data = remux(clip, tmp_path / "full.ts", fmt="mpegts").read_bytes()
     for pct in (60, 70):

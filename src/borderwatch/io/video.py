@@ -99,6 +99,16 @@ class VideoFile:
         except _AV_ERRORS:
             pass
 
+    def _cut_mid_packet(self) -> bool:
+        """An MPEG-TS file whose size is not a whole number of 188- or 192-byte packets."""
+        if "mpegts" not in (self.container.format.name or ""):
+            return False
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            return False
+        return size % 188 != 0 and size % 192 != 0
+
     def _declared_end_rel(self, origin: int) -> float | None:
         """Declared end of the video stream, in seconds from ``origin`` (a pts)."""
         s, tb = self.stream, self.time_base
@@ -255,6 +265,11 @@ class VideoFile:
             tracker.finish(declared_t if short else None, truncated)
         elif short and declared_t is not None and last_t is not None:
             tracker.add(last_t, declared_t, truncated)
+        elif last_t is not None and self._cut_mid_packet():
+            # MPEG-TS declares no length; a size that is not a whole number of packets
+            # means the end was cut, losing at least the picture being received.
+            lost = nominal or 0.0
+            tracker.add(last_t, last_t + lost, "truncated: the MPEG-TS file ends mid-packet")
         if last_t is not None:
             step_s = (last_step * tb_num) / tb_den if last_step else (nominal or 0.0)
             self.end_s = last_t + step_s
