@@ -8,7 +8,7 @@ a config file is an error, not a silently ignored setting.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -114,6 +114,10 @@ class ScanConfig(_Strict):
         8, ge=1, le=64, description="While nothing moves, update the background model at least once in this many frames."
     )
     detector: str | None = Field(None, description="Optional Darknet .cfg or .onnx detector for labels.")
+    detector_classes: Literal["coco", "overhead"] = Field(
+        "coco",
+        description="How detector classes map to person/vehicle/animal: 'coco', or 'overhead' for cameras looking straight down (COCO models call cars seen from above 'cell phone').",
+    )
     snapshots: bool = Field(True, description="Write a JPEG snapshot per crossing.")
 
     @field_validator("lines")

@@ -44,6 +44,9 @@ def scan(
     detector: Optional[Path] = typer.Option(
         None, "--detector", help="Darknet .cfg (with .weights beside it) or .onnx detector to label tracks."
     ),
+    detector_classes: Optional[str] = typer.Option(
+        None, "--detector-classes", help="coco (default) or overhead (camera looking straight down)."
+    ),
     strip: Optional[float] = typer.Option(
         None, "--strip", help="Half-width of the hysteresis strip, as a fraction of the frame diagonal [default 0.012]."
     ),
@@ -52,7 +55,7 @@ def scan(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ) -> None:
     """Scan footage for crossings of a border line, by direction, with exact source times."""
-    cfg = _build_config(line, sides, px, config, detector, strip, no_snapshots)
+    cfg = _build_config(line, sides, px, config, detector, strip, no_snapshots, detector_classes)
     out_dir = out or Path(f"scan-{source.stem or 'source'}")
     from ..scan import run_scan
 
@@ -74,10 +77,13 @@ def _build_config(
     detector: Optional[Path],
     strip: Optional[float],
     no_snapshots: bool,
+    detector_classes: Optional[str] = None,
 ) -> ScanConfig:
     over: dict[str, Any] = {}
     if detector is not None:
         over["detector"] = str(detector)
+    if detector_classes is not None:
+        over["detector_classes"] = detector_classes
     if no_snapshots:
         over["snapshots"] = False
     lines = []

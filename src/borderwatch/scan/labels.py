@@ -10,11 +10,13 @@ from ..records import Frame
 class TrackLabeller:
     """Runs the region detector now and then and keeps a label vote per track."""
 
-    def __init__(self, detector_path: str, every: int = 3) -> None:
+    def __init__(self, detector_path: str, classes: str = "coco", every: int = 3) -> None:
         from ..detect.dnn import load_detector
+        from ..detect.labels import COCO_TO_CLASS, OVERHEAD_CLASS_MAP
         from ..track.vote import LabelVote, assign_labels
 
-        self._detector = load_detector(detector_path)
+        class_map = OVERHEAD_CLASS_MAP if classes == "overhead" else COCO_TO_CLASS
+        self._detector = load_detector(detector_path, class_map=class_map)
         self._assign = assign_labels
         self._vote = LabelVote()
         self._every = max(1, every)

@@ -87,7 +87,7 @@ class Scanner:
         if sparse:
             self.lost_seconds = max(self.lost_seconds, 3.5 * frame_interval)
             self.tracker.set_lost_seconds(self.lost_seconds)
-        self.labeller = TrackLabeller(cfg.detector) if cfg.detector else None
+        self.labeller = TrackLabeller(cfg.detector, cfg.detector_classes) if cfg.detector else None
         self.memo: dict[int, _Memo] = {}
         self.seq = 0  # analysed-frame counter
         self.busy = True  # analyse every frame while something moves near a line
