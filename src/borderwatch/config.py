@@ -104,9 +104,9 @@ class ScanConfig(_Strict):
     """Everything a scan needs besides the source and output paths."""
 
     lines: list[LineConfig] = Field(description="Border lines to count crossings of.")
-    motion: MotionConfig = MotionConfig()
-    track: TrackConfig = TrackConfig()
-    cross: CrossConfig = CrossConfig()
+    motion: MotionConfig = Field(default_factory=MotionConfig)
+    track: TrackConfig = Field(default_factory=TrackConfig)
+    cross: CrossConfig = Field(default_factory=CrossConfig)
     idle_stride: int = Field(
         2, ge=1, le=8, description="While nothing moves near a line, look for change (cheaply, at half resolution) in one frame in this many."
     )

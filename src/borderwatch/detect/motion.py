@@ -119,7 +119,7 @@ class MotionDetector:
         half = sample.size // 2
         offset = float(np.partition(sample, half)[half])  # median, without np.median's overhead
         if offset:
-            resid -= offset
+            np.subtract(resid, np.float32(offset), out=resid)
         r2 = cv2.multiply(resid, resid)
         fg = cv2.compare(r2, self._thr2, cv2.CMP_GT)
         fg_frac = cv2.countNonZero(fg) / fg.size

@@ -289,9 +289,9 @@ def match(
     res.fn = res.truth - res.tp
     res.duplicates = int(dup.sum())
     res.direction_errors = len(dir_pairs)
-    res.false_positive_ids = [pred[j].id for j in np.flatnonzero(~p_matched)]
-    res.false_negative_ids = [truth[i].id for i in np.flatnonzero(~t_matched)]
-    res.duplicate_ids = [pred[j].id for j in np.flatnonzero(dup)]
+    res.false_positive_ids = [pred[int(j)].id for j in np.flatnonzero(~p_matched)]
+    res.false_negative_ids = [truth[int(i)].id for i in np.flatnonzero(~t_matched)]
+    res.duplicate_ids = [pred[int(j)].id for j in np.flatnonzero(dup)]
     _breakdowns(res, truth, pred, t_matched, p_matched)
     return res
 

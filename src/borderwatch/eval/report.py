@@ -70,8 +70,8 @@ def breakdown_table(result: EvalResult, by: str = "direction") -> Table:
     """Per-direction (``line:from->to``) or per-label counts of one result."""
     slices = result.per_direction if by == "direction" else result.per_label
     table = _table(f"By {by} ({result.clip})")
-    for i, c in enumerate((by, "truth", "pred", "TP", "FP", "FN", "recall", "precision", "F1")):
-        table.add_column(c, justify="left" if i == 0 else "right")
+    for i, col in enumerate((by, "truth", "pred", "TP", "FP", "FN", "recall", "precision", "F1")):
+        table.add_column(col, justify="left" if i == 0 else "right")
     for key, c in sorted(slices.items()):
         d = c.to_dict()
         table.add_row(

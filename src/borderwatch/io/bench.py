@@ -12,6 +12,8 @@ the motion stage does); ``--raw`` also times bare PyAV ``container.decode`` for 
 
 from __future__ import annotations
 
+from typing import Any
+
 import argparse
 import json
 import shutil
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             bw.append(s)
             if args.raw:
                 raw.append(time_raw(v, args.threads))
-        row = {
+        row: dict[str, Any] = {
             "video": v.name,
             "frames": n,
             "ffmpeg_s": min(ff),

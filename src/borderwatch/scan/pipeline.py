@@ -21,6 +21,7 @@ from ..config import ScanConfig
 from ..cross import CrossEvent, LineCounter
 from ..detect.motion import MotionDetector
 from ..geometry import Polyline
+from ..errors import SourceUnreadable
 from ..io import open_source
 from ..io.prefetch import Prefetch
 from ..records import Crossing, Frame
@@ -252,6 +253,8 @@ def run_scan(
     t_start = time.perf_counter()
     with open_source(source, threads=threads) as src:
         info = src.info
+        if info.width is None or info.height is None:
+            raise SourceUnreadable(f"{source}: the frame size is unknown")
         interval = 1.0 / float(info.fps) if info.fps else SPARSE_INTERVAL_S
         sparse = info.kind == "images" or interval >= SPARSE_INTERVAL_S
         scanner = Scanner(cfg, info.width, info.height, sparse, interval)
