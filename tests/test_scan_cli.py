@@ -266,3 +266,18 @@ def test_rescan_into_the_same_directory_replaces_old_records(capsys, tmp_path, c
     scan(capsys, clip, "--line", "0,0.05 0.1,0.05", "--out", out_dir)  # nothing crosses this
     assert records(out_dir) == [] and summary(out_dir)["crossings"] == 0
     assert not list((out_dir / "snapshots").glob("*.jpg"))
+
+
+def test_wallclock_comes_from_the_recording_start(capsys, tmp_path, scene_clip):
+    # synth records its camera clock (2026-01-01 12:00:00 UTC) as the MP4 creation_time.
+    from datetime import datetime, timedelta, timezone
+
+    clip = scene_clip("walk", 0)
+    rc = main(["scan", str(clip), "--line", "0,0.54 0.5,0.48 1,0.52", "--out", str(tmp_path / "o")])
+    capsys.readouterr()
+    assert rc == 0
+    recs = [json.loads(x) for x in (tmp_path / "o" / "crossings.jsonl").read_text().splitlines()]
+    assert recs
+    start = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+    for r in recs:
+        assert datetime.fromisoformat(r["wallclock"]) == start + timedelta(seconds=r["time_s"])

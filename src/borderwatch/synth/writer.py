@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import shutil
 import threading
-from datetime import timedelta
+from datetime import timedelta, timezone
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
@@ -103,6 +103,10 @@ def _write_mp4(r: Renderer, path: Path, muxer: str, crf: int, preset: str, tick:
     except (OSError, av.FFmpegError) as exc:
         raise OutputError(f"cannot write {path}: {exc}") from None
     try:
+        # The camera clock at frame 0, as cameras and FFmpeg record it, so that a scan
+        # can give wall-clock times (a naive start time is taken as UTC).
+        start = spec.start_time if spec.start_time.tzinfo else spec.start_time.replace(tzinfo=timezone.utc)
+        container.metadata["creation_time"] = start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         stream = container.add_stream("libx264", rate=spec.fps)
         stream.width, stream.height, stream.pix_fmt = spec.width, spec.height, "yuv420p"
         tb = time_base_for(spec.fps)
