@@ -86,8 +86,11 @@ class MotionDetector:
         quiet scene. Anything that survives the same 2x2 opening counts, as does a
         model not yet learned.
         """
-        if self._quick is None:
+        if self._bg is None or self._thr2 is None:
             return True
+        if self._quick is None:
+            # Made on demand: frames analysed in full one after another never need it.
+            self._quick = (np.ascontiguousarray(self._bg[::2, ::2]), np.ascontiguousarray(self._thr2[::2, ::2]))
         bg_q, thr2_q = self._quick
         s = 2 * self.step
         q = np.ascontiguousarray(luma[::s, ::s]).astype(np.float32)
@@ -140,7 +143,7 @@ class MotionDetector:
         if self._n % 8 == 1 or learning:
             # Threshold map: max(threshold, noise_k * sigma)^2, refreshed now and then.
             np.maximum(self._var * (cfg.noise_k**2), cfg.threshold**2, out=self._thr2)
-        self._quick = (np.ascontiguousarray(self._bg[::2, ::2]), np.ascontiguousarray(self._thr2[::2, ::2]))
+        self._quick = None  # the model moved on
         if learning:
             return MotionResult(_NO_BOXES, _NO_AREA, fg_frac, False, True)
         return self._blobs(fg, fg_frac)
@@ -163,39 +166,26 @@ class MotionDetector:
         x0, y0 = max(0, rx - 2), max(0, ry - 2)
         x1, y1 = min(self.sw, rx + rw + 2), min(self.sh, ry + rh + 2)
         roi_clean = clean[y0:y1, x0:x1]
-        n, labels, _, _ = cv2.connectedComponentsWithStats(cv2.dilate(roi_clean, self._k_join), connectivity=8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(roi_clean, self._k_join), connectivity=8)
         if n <= 1:
             return _EMPTY
         area = np.bincount(labels[roi_clean > 0], minlength=n)
-        keep = area >= self.min_area
-        keep[0] = False
-        if not keep.any():
+        area[0] = 0  # the background
+        idx = np.flatnonzero(area >= self.min_area)
+        if not len(idx):
             return _EMPTY
-        ys, xs = np.nonzero(fg[y0:y1, x0:x1])
-        lab = labels[ys, xs]
-        sel = keep[lab]
-        ys, xs, lab = ys[sel], xs[sel], lab[sel]
-        big = np.iinfo(np.int32).max
-        lo_x = np.full(n, big, np.int32)
-        lo_y = np.full(n, big, np.int32)
-        hi_x = np.full(n, -1, np.int32)
-        hi_y = np.full(n, -1, np.int32)
-        np.minimum.at(lo_x, lab, xs)
-        np.minimum.at(lo_y, lab, ys)
-        np.maximum.at(hi_x, lab, xs)
-        np.maximum.at(hi_y, lab, ys)
-        idx = np.nonzero(keep)[0]
+        roi_fg = fg[y0:y1, x0:x1]
         s = float(self.step)
-        xyxy = np.stack(
-            [
-                (lo_x[idx] + x0) * s,
-                (lo_y[idx] + y0) * s,
-                np.minimum((hi_x[idx] + x0 + 1) * s, self.width),
-                np.minimum((hi_y[idx] + y0 + 1) * s, self.height),
-            ],
-            axis=1,
-        )
-        boxes, areas = _absorb_fragments(xyxy.astype(np.float32), area[idx].astype(np.int32))
+        rows = []
+        for k in idx:
+            bx, by, bw, bh = (int(v) for v in stats[k, :4])
+            # The raw foreground of this blob only (a neighbour may share its box).
+            mine = cv2.bitwise_and(roi_fg[by : by + bh, bx : bx + bw], (labels[by : by + bh, bx : bx + bw] == k).view(np.uint8))
+            rx, ry, rw, rh = cv2.boundingRect(mine)
+            lx, ly = x0 + bx + rx, y0 + by + ry
+            rows.append((lx * s, ly * s, min((lx + rw) * s, self.width), min((ly + rh) * s, self.height)))
+        xyxy = np.array(rows, dtype=np.float32)
+        boxes, areas = _absorb_fragments(xyxy, area[idx].astype(np.int32))
         return MotionResult(boxes, areas, fg_frac, False, False)
 
 
