@@ -124,7 +124,7 @@ class Polyline:
         denom = r[0] * s[:, 1] - r[1] * s[:, 0]
         qp = a - p0
         out: list[float] = []
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             u = (qp[:, 0] * s[:, 1] - qp[:, 1] * s[:, 0]) / denom  # along p0->p1
             v = (qp[:, 0] * r[1] - qp[:, 1] * r[0]) / denom  # along the line segment
         eps = 1e-9
