@@ -111,7 +111,7 @@ class ScanConfig(_Strict):
         2, ge=1, le=8, description="While nothing moves near a line, look for change (cheaply, at half resolution) in one frame in this many."
     )
     idle_refresh: int = Field(
-        8, ge=1, le=64, description="While nothing moves, update the background model at least once in this many frames."
+        16, ge=1, le=64, description="While nothing moves, update the background model at least once in this many frames."
     )
     detector: str | None = Field(None, description="Optional Darknet .cfg or .onnx detector for labels.")
     detector_classes: Literal["coco", "overhead"] = Field(
