@@ -40,7 +40,7 @@ def scan(
     sides: Optional[str] = typer.Option(None, "--sides", help="Names of side A (left) and side B (right), e.g. US,CA."),
     px: bool = typer.Option(False, "--px", help="--line coordinates are pixels, not fractions."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="TOML or YAML config (lines and settings)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory [default: scan-<source name>]."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory (default: scan-<source name>)."),
     detector: Optional[Path] = typer.Option(
         None, "--detector", help="Darknet .cfg (with .weights beside it) or .onnx detector to label tracks."
     ),
@@ -48,7 +48,7 @@ def scan(
         None, "--detector-classes", help="coco (default) or overhead (camera looking straight down)."
     ),
     strip: Optional[float] = typer.Option(
-        None, "--strip", help="Half-width of the hysteresis strip, as a fraction of the frame diagonal [default 0.012]."
+        None, "--strip", help="Half-width of the hysteresis strip, as a fraction of the frame diagonal (default 0.012)."
     ),
     no_snapshots: bool = typer.Option(False, "--no-snapshots", help="Do not write a JPEG per crossing."),
     threads: int = typer.Option(2, "--threads", min=1, max=64, help="Decoder threads."),
