@@ -26,11 +26,10 @@ from ..io import open_source
 from ..io.prefetch import Prefetch
 from ..records import Crossing, Frame
 from ..track import BlobTracker
+from ..track.tracker import Birth
 from .annotate import draw_snapshot
 from .labels import TrackLabeller
 from .output import ScanOutput
-
-ProgressFn = Callable[[int, float], None]
 
 # Frames this far apart (or sparser) are "trail camera" frames: every one is analysed and
 # tracks are confirmed with fewer observations.
@@ -132,59 +131,22 @@ class Scanner:
         events: list[tuple[CrossEvent, np.ndarray]] = []
         # Something new appeared: look at every frame until it is tracked.
         busy = tracked.unassigned > 0
-        step_dt = self._idle_dt(frame)
+        step_dt = self._idle_dt()
         for box, tid in zip(tracked.xyxy, tracked.track_id):
             tid = int(tid)
             pt = self._ground_point(box)
-            # A box cut by the left, right or bottom border has no reliable ground
-            # point: it moves the track but is not shown to the crossing counters.
-            cut = self._is_cut(box)
-            m = self.memo.get(tid)
-            gap = False
-            if m is None:
-                birth = tracked.births.get(tid)
-                if birth is not None:
-                    # The detection that spawned the track is its first observation.
-                    bpt = self._ground_point(birth.xyxy)
-                    if not self._is_cut(birth.xyxy):
-                        for counter in self.counters:
-                            counter.update(tid, birth.tag, birth.time_s, bpt, False)
-                    m = self.memo[tid] = _Memo(self.seq - 1, self.seq - 1, birth.time_s, bpt, gaps_so_far, birth.tag)
-            if m is None:
-                m = self.memo[tid] = _Memo(self.seq, self.seq, frame.time_s, pt, gaps_so_far, frame.index)
-            else:
-                dt = frame.time_s - m.last_time
-                # Unseen since the last observation: missed on analysed frames, or more
-                # source time passed than the decoded frames account for (a span that
-                # could not be decoded; it is recorded as a gap only once it ends).
-                decoded_dt = (frame.index - m.last_index) * self._frame_dt
-                gap = self.seq - m.last_seq > 1 or gaps_so_far > m.gaps_seen or dt > 1.5 * decoded_dt + 1e-6
-                if dt > 0:
-                    m.velocity = float(np.hypot(*(pt - m.last_point))) / dt
-                m.last_seq, m.last_time, m.last_point, m.gaps_seen = self.seq, frame.time_s, pt, gaps_so_far
-                m.last_index = frame.index
-                m.observed += 1
-            # A box much shorter than the track's usual height is partly hidden (a bush
-            # in front of the legs): like a cut box, its bottom is not the ground point.
-            h = float(box[3] - box[1])
-            hidden = m.observed > 3 and m.height > 0 and h < 0.7 * m.height
-            if not hidden:
-                m.short_since = None
-            elif m.short_since is None:
-                m.short_since = frame.time_s
-            elif frame.time_s - m.short_since > HIDDEN_MAX_S:
-                # Shorter for good (two merged blobs split, the object turned): re-learn.
-                hidden, m.short_since, m.height = False, None, h
-            if not (cut or hidden):
-                m.height = h if m.height == 0 else 0.8 * m.height + 0.2 * h
-            reliable = not (cut or hidden)
+            m, gap = self._remember(tid, pt, frame, gaps_so_far, tracked.births.get(tid))
+            # A box cut by the left, right or bottom border, or partly hidden, has no
+            # reliable ground point: it moves the track but is not shown to the counters.
+            hidden = self._partly_hidden(m, box, frame.time_s)
+            reliable = not self._is_cut(box) and not hidden
             if reliable:
                 gap, m.unfed = gap or m.unfed, False
             else:
                 m.unfed = True
             # Analyse every frame while the track could reach a line within an idle
             # stride (with a 2x margin), or while its speed is not yet known.
-            reach = 2.0 * m.velocity * step_dt + 0.25 * h + self.strip
+            reach = 2.0 * m.velocity * step_dt + 0.25 * float(box[3] - box[1]) + self.strip
             for counter in self.counters:
                 if reliable:
                     for ev in counter.update(tid, frame.index, frame.time_s, pt, gap):
@@ -195,6 +157,51 @@ class Scanner:
         self._evict(frame.time_s)
         return events, False
 
+    def _remember(self, tid: int, pt: np.ndarray, frame: Frame, gaps_so_far: int, birth: Birth | None) -> tuple[_Memo, bool]:
+        """Update what is known of track ``tid``; return it and whether it went unseen.
+
+        A new track's spawning detection (``birth``) is shown to the counters first, as
+        its first observation.
+        """
+        m = self.memo.get(tid)
+        if m is None and birth is not None:
+            bpt = self._ground_point(birth.xyxy)
+            if not self._is_cut(birth.xyxy):
+                for counter in self.counters:
+                    counter.update(tid, birth.tag, birth.time_s, bpt, False)
+            m = self.memo[tid] = _Memo(self.seq - 1, self.seq - 1, birth.time_s, bpt, gaps_so_far, birth.tag)
+        if m is None:
+            m = self.memo[tid] = _Memo(self.seq, self.seq, frame.time_s, pt, gaps_so_far, frame.index)
+            return m, False
+        dt = frame.time_s - m.last_time
+        # Unseen since the last observation: missed on analysed frames, or more source
+        # time passed than the decoded frames account for (a span that could not be
+        # decoded; it is recorded as a gap only once it ends).
+        decoded_dt = (frame.index - m.last_index) * self._frame_dt
+        gap = self.seq - m.last_seq > 1 or gaps_so_far > m.gaps_seen or dt > 1.5 * decoded_dt + 1e-6
+        if dt > 0:
+            m.velocity = float(np.hypot(*(pt - m.last_point))) / dt
+        m.last_seq, m.last_time, m.last_point, m.gaps_seen = self.seq, frame.time_s, pt, gaps_so_far
+        m.last_index = frame.index
+        m.observed += 1
+        return m, gap
+
+    def _partly_hidden(self, m: _Memo, box: np.ndarray, now: float) -> bool:
+        """Whether the box is much shorter than the track's usual height (a bush in front
+        of the legs), keeping that usual height up to date."""
+        h = float(box[3] - box[1])
+        hidden = m.observed > 3 and m.height > 0 and h < 0.7 * m.height
+        if not hidden:
+            m.short_since = None
+        elif m.short_since is None:
+            m.short_since = now
+        elif now - m.short_since > HIDDEN_MAX_S:
+            # Shorter for good (two merged blobs split, the object turned): re-learn.
+            hidden, m.short_since, m.height = False, None, h
+        if not hidden and not self._is_cut(box):
+            m.height = h if m.height == 0 else 0.8 * m.height + 0.2 * h
+        return hidden
+
     def _ground_point(self, box: np.ndarray) -> np.ndarray:
         """Ground-contact point of a motion box: its bottom centre, unbiased."""
         return np.array([(box[0] + box[2]) / 2.0, box[3] - self.motion.ground_bias], dtype=np.float64)
@@ -203,7 +210,7 @@ class Scanner:
         e = self.motion.edge_px
         return bool(box[0] <= e or box[2] >= self.width - e or box[3] >= self.height - e)
 
-    def _idle_dt(self, frame: Frame) -> float:
+    def _idle_dt(self) -> float:
         """Source time covered by one idle stride (plus one frame)."""
         return (self.cfg.idle_stride + 1) * max(1e-3, self._frame_dt)
 
