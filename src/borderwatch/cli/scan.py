@@ -123,5 +123,8 @@ def _print_summary(summary: dict[str, Any], out_dir: Path) -> None:
         f"({summary['processing']['frames_per_second']} frames/s)"
     )
     if summary["undecodable"]:
-        con.print(f"[yellow]partial: {summary['undecodable_s']:.2f} s could not be decoded (see summary.json)[/]")
+        con.print(
+            f"[yellow]partial: {summary['undecodable_s']:.2f} s of the timeline is missing or could not "
+            "be decoded (see \"undecodable\" in summary.json)[/]"
+        )
     con.print(f"records in {out_dir}/ (crossings.jsonl, summary.json, snapshots/)")
