@@ -130,3 +130,22 @@ def test_detector_overhead_classes_label_cars_from_above(capsys, shared_data, tm
     )  # fmt: skip
     assert s["counts"]["border"]["by_direction"] == {"A->B": 2, "B->A": 2}
     assert [r["label"] for r in recs] == ["vehicle"] * 4
+
+
+def test_packed_mpeg4_avi_decodes_whole_and_in_order(shared_data):
+    # DivX-style "packed" B-frames in AVI label decoded frames with shuffled pts
+    # (1, 4, 6, 5, 7, ...); taken at face value a third of the frames looked late and
+    # were dropped as damage. FFmpeg's best-effort timestamps for this file are the
+    # packet numbers (dts): 3, 4, 5, ... 749.
+    from borderwatch.io import open_source
+
+    clip = shared_data / "video" / "bgslibrary-video02.avi"
+    if not clip.exists():
+        pytest.skip(f"{clip} not found")
+    with open_source(clip) as src:
+        times = [f.time_s for f in src]
+        assert not src.partial and src.gaps == []
+    assert len(times) >= 747  # ffprobe counts 748
+    steps = [b - a for a, b in zip(times, times[1:])]
+    assert min(steps) == pytest.approx(0.04) and max(steps) == pytest.approx(0.04)
+    assert times[0] == pytest.approx(0.12)  # dts 3 at 1/25 s, as ffprobe reports

@@ -88,6 +88,11 @@ class VideoFile:
             self.container.close()
             raise
         self.time_base = Fraction(self.stream.time_base)
+        # AVI has no presentation timestamps: its demuxer numbers the packets, and with
+        # "packed" MPEG-4 B-frames (DivX/Xvid) the numbers reach the decoded frames out
+        # of order (1, 4, 6, 5, 7, 9, 8...) although the frames themselves come out in
+        # display order. The frames' dts (the packet count) is in order, one per frame.
+        self.use_dts = "avi" in (self.container.format.name or "").split(",")
         fps = self.info.fps
         self.nominal_dur_s: float | None = float(1 / fps) if fps else None
         self.end_s: float | None = None  # timeline end after decoding: last frame + duration
@@ -206,7 +211,7 @@ class VideoFile:
 
         for batch in batches():
             for f in batch:
-                pts = f.pts
+                pts = f.dts if self.use_dts and f.dts is not None else f.pts
                 if pts is None:
                     step = f.duration or last_step or (
                         round(nominal * tb_den / tb_num) if nominal else 1
