@@ -2,8 +2,8 @@
 
 Development tool (needs the ``ffmpeg`` CLI, which the product itself does not)::
 
-    python -m borderwatch.io.bench                 # makes 720p and 1080p H.264 test clips
-    python -m borderwatch.io.bench clip.mp4 --repeat 5 --json
+    python benchmarks/decode.py                 # makes 720p and 1080p H.264 test clips
+    python benchmarks/decode.py clip.mp4 --repeat 5 --json
 
 Both sides are timed in this process's run, alternating, best of ``--repeat``. The
 borderwatch side iterates every frame and touches ``frame.luma[::4, ::4].copy()`` (what
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import av
 
-from . import open_source
+from borderwatch.io import open_source
 
 
 def make_clip(path: Path, size: str, frames: int) -> None:
