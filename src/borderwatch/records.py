@@ -58,7 +58,9 @@ class Crossing:
     from_side: str
     to_side: str
     track_id: int
-    label: str
+    label: str  # person / vehicle / animal by the detector's vote; "unknown" without one
+    # Confidence in [0, 1]: the share of analysed frames of the track's life in which it
+    # was seen, times the winning label's share of the vote when a detector is used.
     score: float
     inferred: bool  # the traversal happened across a gap of unseen frames
     wallclock: str | None = None  # ISO 8601 when the source gives real time
