@@ -64,7 +64,7 @@ def scan(
     if as_json:
         print(json.dumps(result.summary, indent=2, default=str))
     else:
-        _print_summary(result.summary, out_dir)
+        _print_summary(result.summary, out_dir, result.crossings)
     if result.partial:
         raise typer.Exit(EXIT_PARTIAL)
 
@@ -103,12 +103,28 @@ def _build_config(
     return cfg
 
 
-def _print_summary(summary: dict[str, Any], out_dir: Path) -> None:
+_LIST_AT_MOST = 20
+
+
+def _print_summary(summary: dict[str, Any], out_dir: Path, crossings: list[Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     con = Console()
-    table = Table(title=f"Crossings ({summary['status']})")
+    if crossings:
+        listing = Table(title="First crossings" if len(crossings) > _LIST_AT_MOST else "Crossings")
+        for col in ("#", "time (s)", "wall-clock", "frame", "line", "direction", "label", ""):
+            right = col in ("#", "time (s)", "frame")
+            listing.add_column(col, justify="right" if right else "left", overflow="fold", min_width=len(col))
+        for c in crossings[:_LIST_AT_MOST]:
+            listing.add_row(
+                str(c.id), f"{c.time_s:.3f}", c.wallclock or "-", str(c.frame), c.line, c.direction, c.label,
+                "inferred" if c.inferred else "",
+            )  # fmt: skip
+        con.print(listing)
+        if len(crossings) > _LIST_AT_MOST:
+            con.print(f"... {len(crossings) - _LIST_AT_MOST} more in crossings.jsonl")
+    table = Table(title=f"Counts ({summary['status']})")
     table.add_column("line")
     table.add_column("direction")
     table.add_column("count", justify="right")
