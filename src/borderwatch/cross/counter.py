@@ -151,17 +151,9 @@ class LineCounter:
         """Forget a finished track (its unconfirmed crossings are discarded)."""
         self._tracks.pop(track_id, None)
 
-    def is_confirmed(self, track_id: int) -> bool:
-        st = self._tracks.get(track_id)
-        return st is not None and st.hits >= self.min_hits
-
     def distance(self, point: np.ndarray) -> float:
         """Unsigned distance of a point to the line, in px."""
         return float(abs(self.line.signed_distance(np.asarray(point, dtype=np.float64))))
-
-    @property
-    def active_tracks(self) -> int:
-        return len(self._tracks)
 
 
 def _refine(hit: _Hit, hist: deque[tuple[int, float, float]], to_side: int) -> _Hit:

@@ -74,10 +74,6 @@ class MotionDetector:
         s = self.step
         return np.ascontiguousarray(luma[::s, ::s]) if s > 1 else np.ascontiguousarray(luma)
 
-    def reset(self) -> None:
-        self._bg = None
-        self._quick = None
-
     def changed(self, luma: np.ndarray) -> bool:
         """Whether anything may have moved, from a cheap look at half resolution.
 

@@ -30,6 +30,7 @@ from ..track.tracker import Birth
 from .annotate import draw_snapshot
 from .labels import TrackLabeller
 from .output import ScanOutput
+from .summary import build_summary
 
 # Frames this far apart (or sparser) are "trail camera" frames: every one is analysed and
 # tracks are confirmed with fewer observations.
@@ -138,8 +139,9 @@ class Scanner:
             m, gap = self._remember(tid, pt, frame, gaps_so_far, tracked.births.get(tid))
             # A box cut by the left, right or bottom border, or partly hidden, has no
             # reliable ground point: it moves the track but is not shown to the counters.
-            hidden = self._partly_hidden(m, box, frame.time_s)
-            reliable = not self._is_cut(box) and not hidden
+            cut = self._is_cut(box)
+            hidden = self._partly_hidden(m, box, cut, frame.time_s)
+            reliable = not cut and not hidden
             if reliable:
                 gap, m.unfed = gap or m.unfed, False
             else:
@@ -186,7 +188,7 @@ class Scanner:
         m.observed += 1
         return m, gap
 
-    def _partly_hidden(self, m: _Memo, box: np.ndarray, now: float) -> bool:
+    def _partly_hidden(self, m: _Memo, box: np.ndarray, cut: bool, now: float) -> bool:
         """Whether the box is much shorter than the track's usual height (a bush in front
         of the legs), keeping that usual height up to date."""
         h = float(box[3] - box[1])
@@ -198,7 +200,7 @@ class Scanner:
         elif now - m.short_since > HIDDEN_MAX_S:
             # Shorter for good (two merged blobs split, the object turned): re-learn.
             hidden, m.short_since, m.height = False, None, h
-        if not hidden and not self._is_cut(box):
+        if not hidden and not cut:
             m.height = h if m.height == 0 else 0.8 * m.height + 0.2 * h
         return hidden
 
@@ -305,7 +307,20 @@ def run_scan(
             _track_light(out, light, False, None)
             for g in src.gaps[n_gaps_written:]:
                 out.event("decode_gap", **g.to_dict())
-            summary = _summary(status, source, info, src, cfg, scanner, crossings, started, time.perf_counter() - t_start, threads)
+            summary = build_summary(
+                status=status,
+                source=source,
+                info=info,
+                src=src,
+                cfg=cfg,
+                lines=scanner.lines,
+                frames_analysed=scanner.frames_analysed,
+                crossings=crossings,
+                started=started,
+                elapsed=time.perf_counter() - t_start,
+                threads=threads,
+                version=__version__,
+            )
             out.finish(summary)
     if progress is not None:
         progress(src.frames_decoded, src.last_time_s or 0.0, info.duration_s)
@@ -341,34 +356,4 @@ def _make_crossing(cid: int, ev: CrossEvent, scanner: Scanner, wall0: datetime |
         wallclock=wall,
         time_estimate_s=round(ev.time_estimate_s, 6),
         point=(round(ev.point[0], 1), round(ev.point[1], 1)),
-    )
-
-
-def _summary(
-    status: str,
-    source: str | Path,
-    info: Any,
-    src: Any,
-    cfg: ScanConfig,
-    scanner: Scanner,
-    crossings: list[Crossing],
-    started: datetime,
-    elapsed: float,
-    threads: int,
-) -> dict[str, Any]:
-    from .summary import build_summary
-
-    return build_summary(
-        status=status,
-        source=source,
-        info=info,
-        src=src,
-        cfg=cfg,
-        lines=scanner.lines,
-        frames_analysed=scanner.frames_analysed,
-        crossings=crossings,
-        started=started,
-        elapsed=elapsed,
-        threads=threads,
-        version=__version__,
     )

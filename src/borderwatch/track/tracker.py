@@ -166,10 +166,6 @@ class BlobTracker:
                 parked.add(tid)
         self.similarity.parked = parked
 
-    @property
-    def has_tracks(self) -> bool:
-        return len(self._tracker.tracks) > 0
-
     def set_lost_seconds(self, seconds: float) -> None:
         """Stretch the lost buffer (e.g. for sparse trail-camera frames)."""
         self._tracker.maximum_time_without_update = seconds
