@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from borderwatch.cli import main
-from borderwatch.config import CrossConfig, LineConfig, MotionConfig, ScanConfig, TrackConfig, load_config_file
+from borderwatch.config import CrossConfig, HealthConfig, LineConfig, MotionConfig, ScanConfig, TrackConfig, load_config_file
 from borderwatch.errors import ConfigError
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "config.md"
@@ -186,7 +186,7 @@ def test_validate_help_and_usage(capsys):
 
 def test_docs_list_every_setting_and_examples_validate(tmp_path):
     text = DOCS.read_text(encoding="utf-8")
-    for model in (ScanConfig, LineConfig, MotionConfig, TrackConfig, CrossConfig):
+    for model in (ScanConfig, LineConfig, MotionConfig, TrackConfig, CrossConfig, HealthConfig):
         for name in model.model_fields:
             listed = f"| `{name}` |" in text or f"### `{name}`" in text  # a setting or a section
             assert listed, f"docs/config.md does not list {model.__name__}.{name}"

@@ -109,12 +109,12 @@ def _die_at(monkeypatch, index: int, exc: BaseException, seen: list[str], out_di
     """Make the scan raise ``exc`` when it analyses frame ``index`` or a later one."""
     real = Scanner.analyse
 
-    def analyse(self, frame, gaps):  # type: ignore[no-untyped-def]
+    def analyse(self, frame, gaps, small=None):  # type: ignore[no-untyped-def]
         if self.frames_analysed == 5:
             seen.append(summary(out_dir)["status"])  # what a reader sees mid-scan
         if frame.index >= index:
             raise exc
-        return real(self, frame, gaps)
+        return real(self, frame, gaps, small)
 
     monkeypatch.setattr(Scanner, "analyse", analyse)
 

@@ -100,6 +100,29 @@ class CrossConfig(_Strict):
     )
 
 
+class HealthConfig(_Strict):
+    """Camera health and coverage (see docs/coverage.md for each signal)."""
+
+    enabled: bool = Field(True, description="Measure camera health and write coverage.jsonl.")
+    bucket_seconds: float = Field(10.0, gt=0, le=86400, description="Length of a coverage bucket.")
+    sample_seconds: float = Field(0.5, gt=0, le=60, description="Source time between health samples.")
+    min_impaired_seconds: float = Field(
+        1.0, ge=0, le=60, description="A fault must last this long to count (blackout, glare, defocus, moved, frozen)."
+    )
+    dark_level: int = Field(32, ge=0, le=254, description="Luma at or below this is dark.")
+    blackout_frac: float = Field(0.9, gt=0, le=1, description="Share of dark pixels that means a covered lens or blackout.")
+    clip_level: int = Field(250, ge=1, le=255, description="Luma at or above this is clipped.")
+    glare_frac: float = Field(0.3, gt=0, le=1, description="Share of clipped pixels that means glare.")
+    flat_spread: float = Field(4.0, ge=0, le=255, description="A picture whose 1st-99th percentile spread is this small carries no image (signal loss).")
+    low_light_p95: float = Field(40.0, ge=0, le=255, description="Low light: the 95th luma percentile is at or below this (and it is not a blackout).")
+    night_level: float = Field(60.0, ge=0, le=255, description="Median luma below this uses the night baselines (sharpness, noise floor).")
+    frozen_change: float = Field(0.1, ge=0, description="Mean change between samples at or below this is a frozen picture, whatever the noise.")
+    frozen_ratio: float = Field(0.1, ge=0, le=1, description="Frozen: change below this share of the camera's usual change (its noise floor).")
+    defocus_ratio: float = Field(0.6, gt=0, le=1, description="Defocus: sharpness below this share of the camera's own baseline.")
+    moved_frac: float = Field(0.02, gt=0, le=1, description="Camera moved: shift from the reference view above this share of the frame width.")
+    baseline_seconds: float = Field(600.0, gt=0, description="Time constant of the learned baselines once established.")
+
+
 class ScanConfig(_Strict):
     """Everything a scan needs besides the source and output paths."""
 
@@ -107,6 +130,7 @@ class ScanConfig(_Strict):
     motion: MotionConfig = Field(default_factory=MotionConfig)
     track: TrackConfig = Field(default_factory=TrackConfig)
     cross: CrossConfig = Field(default_factory=CrossConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
     idle_stride: int = Field(
         2, ge=1, le=8, description="While nothing moves near a line, look for change (cheaply, at half resolution) in one frame in this many."
     )

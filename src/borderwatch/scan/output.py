@@ -4,6 +4,7 @@ Layout of DIR::
 
     crossings.jsonl     one JSON object per crossing, appended and flushed at once
     events.jsonl        whole-image light changes and decode gaps, as they happen
+    coverage.jsonl      camera health per time bucket, a few seconds behind the scan
     snapshots/          one JPEG per crossing
     summary.json        {"status": "running"} at start; replaced atomically at the end
                         by the full summary with status "complete" or "partial"
@@ -27,7 +28,7 @@ import numpy as np
 from ..errors import OutputError
 from ..records import Crossing
 
-_OUR_FILES = ("crossings.jsonl", "events.jsonl", "summary.json")
+_OUR_FILES = ("crossings.jsonl", "events.jsonl", "coverage.jsonl", "summary.json")
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -65,6 +66,7 @@ class ScanOutput:
             write_json_atomic(self.dir / "summary.json", {"status": "running"})
             self._crossings: IO[str] = open(self.dir / "crossings.jsonl", "w", encoding="utf-8")
             self._events: IO[str] = open(self.dir / "events.jsonl", "w", encoding="utf-8")
+            self._coverage: IO[str] = open(self.dir / "coverage.jsonl", "w", encoding="utf-8")
         except OSError as exc:
             raise OutputError(f"cannot write to output directory {self.dir}: {exc.strerror or exc}") from None
 
@@ -75,6 +77,10 @@ class ScanOutput:
     def event(self, kind: str, **fields: Any) -> None:
         self._events.write(json.dumps({"kind": kind, **fields}, default=str) + "\n")
         self._events.flush()
+
+    def bucket(self, record: dict[str, Any]) -> None:
+        self._coverage.write(json.dumps(record) + "\n")
+        self._coverage.flush()
 
     def snapshot(self, crossing_id: int, bgr: np.ndarray) -> str | None:
         """Save a crossing snapshot; returns its path relative to the output dir."""
@@ -90,6 +96,6 @@ class ScanOutput:
         write_json_atomic(self.dir / "summary.json", summary)
 
     def close(self) -> None:
-        for f in (self._crossings, self._events):
+        for f in (self._crossings, self._events, self._coverage):
             if not f.closed:
                 f.close()

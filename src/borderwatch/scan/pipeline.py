@@ -22,6 +22,7 @@ from ..cross import CrossEvent, LineCounter
 from ..detect.motion import MotionDetector
 from ..geometry import Polyline
 from ..errors import SourceUnreadable
+from ..health import HealthMonitor
 from ..io import open_source
 from ..io.prefetch import Prefetch
 from ..records import Crossing, Frame
@@ -111,15 +112,20 @@ class Scanner:
             return False
         return self.motion.changed(frame.luma)
 
-    def analyse(self, frame: Frame, gaps_so_far: int) -> tuple[list[tuple[CrossEvent, np.ndarray]], bool]:
+    def analyse(
+        self, frame: Frame, gaps_so_far: int, small: np.ndarray | None = None
+    ) -> tuple[list[tuple[CrossEvent, np.ndarray]], bool]:
         """Run motion, tracking and crossing on one frame.
 
-        Returns the decided crossings (each with its track box) and whether this frame
-        is part of a whole-image light change.
+        ``small`` is the frame's analysis image when already made. Returns the decided
+        crossings (each with its track box) and whether this frame is part of a
+        whole-image light change.
         """
         self.frames_analysed += 1
         self.seq += 1
-        mres = self.motion.apply(self.motion.subsample(frame.luma), frame.time_s)
+        if small is None:
+            small = self.motion.subsample(frame.luma)
+        mres = self.motion.apply(small, frame.time_s)
         if mres.light_change or mres.learning:
             # No detections; keep the tracker's clock running so lost tracks age.
             self.tracker.update(np.zeros((0, 4), np.float32), frame.time_s)
@@ -216,6 +222,11 @@ class Scanner:
         """Source time covered by one idle stride (plus one frame)."""
         return (self.cfg.idle_stride + 1) * max(1e-3, self._frame_dt)
 
+    @property
+    def frame_dt(self) -> float:
+        """The source's frame spacing as measured so far."""
+        return self._frame_dt
+
     def note_frame_dt(self, dt: float) -> None:
         """Follow the source's frame spacing, ignoring jumps (gaps are not spacing)."""
         if 0 < dt <= 1.5 * self._frame_dt:
@@ -268,6 +279,19 @@ def run_scan(
         sparse = info.kind == "images" or interval >= SPARSE_INTERVAL_S
         scanner = Scanner(cfg, info.width, info.height, sparse, interval)
         out = ScanOutput(out_dir, snapshots=cfg.snapshots)
+        health = None
+        if cfg.health.enabled:
+            health = HealthMonitor(
+                cfg.health,
+                info.width,
+                info.height,
+                None if sparse else interval,
+                sparse,
+                out.bucket,
+                info.wallclock_start,
+                relearn_s=cfg.motion.warmup_seconds / 2,
+            )
+        coverage: dict[str, Any] | None = None
         crossings: list[Crossing] = []
         light: dict[str, Any] | None = None
         status = "failed"
@@ -281,14 +305,25 @@ def run_scan(
                     scanner.note_frame_dt(frame.time_s - prev_t)
                 prev_t = frame.time_s
                 while n_gaps_written < n_gaps:
-                    out.event("decode_gap", **src.gaps[n_gaps_written].to_dict())
+                    gap = src.gaps[n_gaps_written]
+                    out.event("decode_gap", **gap.to_dict())
+                    if health is not None:
+                        health.lost(gap.start_s, gap.end_s)
                     n_gaps_written += 1
                 if progress is not None and frame.index % 64 == 0:
                     progress(src.frames_decoded, frame.time_s, info.duration_s)
+                small = None
+                if health is not None:
+                    health.frame(frame.time_s)
+                    if health.wants_sample(frame.time_s):
+                        small = scanner.motion.subsample(frame.luma)
+                        health.sample(frame.time_s, small, frame.luma)
                 if not scanner.wants(frame, last_analysed):
                     continue
                 last_analysed = frame.index
-                events, is_light = scanner.analyse(frame, n_gaps)
+                events, is_light = scanner.analyse(frame, n_gaps, small)
+                if health is not None:
+                    health.light(frame.time_s, is_light)
                 light = _track_light(out, light, is_light, frame)
                 for ev, box in events:
                     c = _make_crossing(len(crossings) + 1, ev, scanner, info.wallclock_start)
@@ -305,8 +340,11 @@ def run_scan(
             if decoded is not None:
                 decoded.close()
             _track_light(out, light, False, None)
-            for g in src.gaps[n_gaps_written:]:
+            late_gaps = src.gaps[n_gaps_written:]
+            for g in late_gaps:
                 out.event("decode_gap", **g.to_dict())
+            if health is not None and status != "failed":
+                coverage = health.finish(_timeline_end(src, scanner), [(g.start_s, g.end_s) for g in late_gaps])
             summary = build_summary(
                 status=status,
                 source=source,
@@ -320,11 +358,20 @@ def run_scan(
                 elapsed=time.perf_counter() - t_start,
                 threads=threads,
                 version=__version__,
+                coverage=coverage,
             )
             out.finish(summary)
     if progress is not None:
         progress(src.frames_decoded, src.last_time_s or 0.0, info.duration_s)
     return ScanResult(Path(out_dir), summary, crossings)
+
+
+def _timeline_end(src: Any, scanner: Scanner) -> float:
+    """End of the source timeline: the last frame plus one frame, or a later gap's end."""
+    end = (src.last_time_s or 0.0) + (0.0 if scanner.sparse else scanner.frame_dt)
+    for g in src.gaps:
+        end = max(end, g.end_s)
+    return end
 
 
 def _track_light(out: ScanOutput, cur: dict[str, Any] | None, is_light: bool, frame: Frame | None) -> dict[str, Any] | None:

@@ -48,6 +48,7 @@ def build_summary(
     elapsed: float,
     threads: int,
     version: str,
+    coverage: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     frames = int(src.frames_decoded)
     duration = float(src.last_time_s or 0.0)
@@ -77,6 +78,7 @@ def build_summary(
         ],
         "crossings": len(crossings),
         "counts": counts(crossings, lines),
+        "coverage": coverage,
         "settings": cfg.model_dump(mode="json"),
         "processing": {
             "started": started.isoformat(),
