@@ -13,12 +13,15 @@ from . import app
 
 if TYPE_CHECKING:
     from ..eval import EvalResult
+    from ..eval.health import HealthScore
 
 _HELP = """Score the crossings of one or more scans against ground truth.
 
 Give a scan output directory (or its crossings.jsonl) followed by the ground-truth JSON of the same clip; repeat the pair to score several clips and get a total row (counts summed, rates recomputed).
 
 A prediction matches a truth crossing on the same line, in the same direction, within --tolerance seconds; the assignment is one-to-one and optimal. Extra predictions near an already matched crossing are counted as duplicates, and predictions that meet a missed crossing in the opposite direction as direction errors (both are also FPs). With no truth, recall is 1; with no predictions, precision is 1.
+
+When the truth lists camera faults (`borderwatch synth --fault ...` or a fault preset), the scan's impaired intervals (summary.json "coverage") are scored too: time-weighted recall and precision per cause. Time flagged with a cause the truth does not have is listed as "not in truth".
 
 [bold]Example[/bold]
 
@@ -53,10 +56,33 @@ def eval_command(
     pairs = [(paths[i], paths[i + 1]) for i in range(0, len(paths), 2)]
     results = [evaluate(pred, truth, tolerance_s=tolerance) for pred, truth in pairs]
     _dedupe_clip_names(results, [pred for pred, _ in pairs])
+    health = _health_scores(pairs, results)
     if as_json:
-        sys.stdout.write(report_json(results) + "\n")
+        sys.stdout.write(report_json(results, health=health) + "\n")
     else:
         print_report(results)
+        if health:
+            from ..eval.report import print_health
+
+            print_health(health)
+
+
+def _health_scores(pairs: list[tuple[Path, Path]], results: list[EvalResult]) -> list[HealthScore]:
+    """Health scores for the clips whose truth lists faults (a "faults" key)."""
+    from ..eval import load_truth
+    from ..eval.health import load_scan_coverage, score_health
+
+    scores = []
+    for (pred, truth_path), res in zip(pairs, results):
+        truth = load_truth(truth_path)
+        faults = truth.raw.get("faults")
+        if faults is None:
+            continue
+        if not isinstance(faults, list):
+            raise ConfigError(f"{truth_path}: 'faults' must be a list")
+        intervals, duration = load_scan_coverage(pred)
+        scores.append(score_health(faults, intervals, duration, res.clip))
+    return scores
 
 
 def _dedupe_clip_names(results: list[EvalResult], preds: list[Path]) -> None:

@@ -25,6 +25,8 @@ Examples:
 
   borderwatch scan gate.mp4 --config lines.toml --out runs/gate
 
+  borderwatch scan gate.mp4 --line "0,0.5 1,0.5" --bucket 60 --out runs/gate   (then: borderwatch coverage runs/gate)
+
 Side A is on your left as you walk along the line from its first point to its last, as
 seen on screen. Exit status: 0 complete, 3 partial (part of the source could not be
 decoded; see summary.json "undecodable"), 2 bad input.
@@ -51,11 +53,22 @@ def scan(
         None, "--strip", help="Half-width of the hysteresis strip, as a fraction of the frame diagonal (default 0.012)."
     ),
     no_snapshots: bool = typer.Option(False, "--no-snapshots", help="Do not write a JPEG per crossing."),
+    bucket: Optional[float] = typer.Option(
+        None, "--bucket", help="Length of a coverage (camera health) bucket in seconds (default 10)."
+    ),
+    no_health: bool = typer.Option(False, "--no-health", help="Do not measure camera health (no coverage.jsonl)."),
     threads: int = typer.Option(2, "--threads", min=1, max=64, help="Decoder threads."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ) -> None:
     """Scan footage for crossings of a border line, by direction, with exact source times."""
     cfg = _build_config(line, sides, px, config, detector, strip, no_snapshots, detector_classes)
+    if bucket is not None or no_health:
+        health = cfg.health.model_dump()
+        if bucket is not None:
+            health["bucket_seconds"] = bucket
+        if no_health:
+            health["enabled"] = False
+        cfg = make_config(cfg.lines, **{**cfg.model_dump(exclude={"lines", "health"}), "health": health})
     out_dir = out or Path(f"scan-{source.stem or 'source'}")
     from ..scan import run_scan
 
@@ -143,4 +156,23 @@ def _print_summary(summary: dict[str, Any], out_dir: Path, crossings: list[Any])
             f"[yellow]partial: {summary['undecodable_s']:.2f} s of the timeline is missing or could not "
             "be decoded (see \"undecodable\" in summary.json)[/]"
         )
-    con.print(f"records in {out_dir}/ (crossings.jsonl, summary.json, snapshots/)")
+    cov = summary.get("coverage")
+    if cov:
+        causes = ", ".join(f"{c} {_dur(v)}" for c, v in sorted(cov["impaired_by_cause_s"].items(), key=lambda kv: -kv[1]))
+        con.print(
+            f"coverage: observable {_dur(cov['observable_s'])} of {_dur(cov['duration_s'])}"
+            + (f"; impaired {_dur(cov['impaired_s'])} ({causes})" if cov["impaired_s"] > 0 else "; no impaired time")
+            + f" (borderwatch coverage {out_dir})"
+        )
+    con.print(f"records in {out_dir}/ (crossings.jsonl, coverage.jsonl, summary.json, snapshots/)")
+
+
+def _dur(seconds: float) -> str:
+    """12.3 s, 4 min 05 s, 2 h 03 min."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    m, s = divmod(int(round(seconds)), 60)
+    if m < 60:
+        return f"{m} min {s:02d} s"
+    h, m = divmod(m, 60)
+    return f"{h} h {m:02d} min"

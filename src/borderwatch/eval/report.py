@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .health import HealthScore, clean_impaired_s, total as health_total
 from .match import EvalResult, aggregate
 
 # Short headers so that the table fits an 80-column terminal (rich's width for pipes).
@@ -108,16 +109,49 @@ def print_report(results: Sequence[EvalResult], console: Console | None = None) 
         console.print(f"[yellow]warning:[/yellow] {escape(w)}", highlight=False)
 
 
-def report_dict(results: Sequence[EvalResult]) -> dict[str, Any]:
+def health_table(scores: Sequence[HealthScore]) -> Table:
+    """Time-weighted recall and precision of impaired time, per clip and cause."""
+    table = _table("Camera health (time-weighted, per cause)")
+    for i, col in enumerate(("clip", "cause", "truth s", "flagged s", "hit s", "recall", "prec")):
+        table.add_column(col, justify="left" if i < 2 else "right")
+    rows = list(scores) + ([health_total(list(scores))] if len(scores) > 1 else [])
+    for sc in rows:
+        style = "bold" if sc.clip == "total" and len(scores) > 1 else None
+        for c in sc.causes.values():
+            table.add_row(escape(sc.clip), c.cause, f"{c.truth_s:.1f}", f"{c.pred_s:.1f}", f"{c.hit_s:.1f}",
+                          _pct(c.recall), _pct(c.precision), style=style)  # fmt: skip
+        for cause, v in sc.other_s.items():
+            table.add_row(escape(sc.clip), f"{cause} (not in truth)", "0.0", f"{v:.1f}", "-", "-", "-", style=style)
+        if not sc.causes and not sc.other_s:
+            table.add_row(escape(sc.clip), "(clean: nothing flagged)", "0.0", "0.0", "-", "-", "-", style=style)
+    return table
+
+
+def print_health(scores: Sequence[HealthScore], console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(health_table(scores))
+    clean = [s for s in scores if s.clean]
+    if clean:
+        console.print(f"impaired time flagged on {len(clean)} clean clip(s): {clean_impaired_s(list(scores)):.1f} s")
+
+
+def report_dict(results: Sequence[EvalResult], health: Sequence[HealthScore] = ()) -> dict[str, Any]:
     """Machine-readable report: every clip in full and the micro-averaged total."""
     total = aggregate(results)
-    return {
+    out: dict[str, Any] = {
         "tolerance_s": results[0].tolerance_s if results else None,
         "clips": [r.to_dict() for r in results],
         # Matches are already listed per clip; repeating them in the total adds nothing.
         "total": total.to_dict(with_matches=False),
     }
+    if health:
+        out["health"] = {
+            "clips": [h.to_dict() for h in health],
+            "total": health_total(list(health)).to_dict(),
+            "clean_impaired_s": round(clean_impaired_s(list(health)), 3),
+        }
+    return out
 
 
-def report_json(results: Sequence[EvalResult], indent: int | None = 2) -> str:
-    return json.dumps(report_dict(results), indent=indent, ensure_ascii=False)
+def report_json(results: Sequence[EvalResult], indent: int | None = 2, health: Sequence[HealthScore] = ()) -> str:
+    return json.dumps(report_dict(results, health), indent=indent, ensure_ascii=False)

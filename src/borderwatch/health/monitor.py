@@ -139,7 +139,7 @@ class HealthMonitor:
                 change_base.add(s.change)
             if flags["defocus"] is not None or sharp_base.value is None:
                 sharp_base.add(s.sharpness)
-            if pose is not None and flags["moved"] is not None:
+            if pose is not None and (flags["moved"] is not None or not view.ready):
                 view.learn(t, pose, in_place=s.shift_px is not None and s.shift_px < cfg.moved_frac * self.width / 2)
 
     def _verdicts(

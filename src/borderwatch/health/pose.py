@@ -1,7 +1,7 @@
 """Where the camera points: the view compared with the one the line was drawn on.
 
 The reference view is the per-pixel median of a few healthy samples a second or more
-apart (so a person walking through is not part of it), at about 160 px wide. The
+apart (so a person walking through is not part of it), at about 96 px wide. The
 middle of the reference (70 % of each side) is searched for in each later sample by
 normalised cross-correlation: the best match gives the shift of the whole view, its
 score how much of the view is still recognisable. A knocked camera shows a large
@@ -17,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-POSE_WIDTH = 160
+POSE_WIDTH = 96
 # Share of each side of the reference left out of the searched template: the largest
 # shift that can be measured.
 MARGIN = 0.15
