@@ -164,7 +164,7 @@ def _print_summary(summary: dict[str, Any], out_dir: Path, crossings: list[Any])
             + (f"; impaired {_dur(cov['impaired_s'])} ({causes})" if cov["impaired_s"] > 0 else "; no impaired time")
             + f" (borderwatch coverage {out_dir})"
         )
-    con.print(f"records in {out_dir}/ (crossings.jsonl, coverage.jsonl, summary.json, snapshots/)")
+    con.print(f"records in {out_dir}/ (crossings.jsonl, coverage.jsonl, ledger.jsonl, summary.json, snapshots/)")
 
 
 def _dur(seconds: float) -> str:

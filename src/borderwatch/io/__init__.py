@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import UTC, tzinfo
 from pathlib import Path
 
-from .base import FileInfo, Source, SourceInfo, SourceKind
+from .base import FileInfo, PacketObserver, Source, SourceInfo, SourceKind
 from .images import ImageSequence, plan_images
 from .probe import IMAGE_EXTS, VIDEO_EXTS, classify, probe
 from .segments import VideoTimeline, plan_segments
@@ -30,6 +30,7 @@ __all__ = [
     "IMAGE_EXTS",
     "VIDEO_EXTS",
     "FileInfo",
+    "PacketObserver",
     "Source",
     "SourceInfo",
     "SourceKind",
@@ -46,6 +47,7 @@ def open_source(
     max_frame_interval_s: float | None = None,
     local_tz: tzinfo = UTC,
     image_reduce: int = 1,
+    observer: PacketObserver | None = None,
 ) -> Source:
     """Open a video file, a folder of video segments or a folder of JPEG/PNG pictures.
 
@@ -59,6 +61,8 @@ def open_source(
     ``local_tz``: zone for naive times (EXIF, file names); default UTC, i.e. the camera's
     clock reading is kept as written.
     ``image_reduce``: 2, 4 or 8 reads pictures' luma at that fraction of full size.
+    ``observer``: sees every coded video packet as it is demuxed (see
+    :class:`~.base.PacketObserver`); the scan hashes GOPs with it.
 
     The first frame is decoded here, so :class:`EmptySource` is raised at open time.
     """
@@ -78,6 +82,7 @@ def open_source(
             threads=threads,
             copy_luma=not analysis_only,
             max_frame_interval_s=max_frame_interval_s,
+            observer=observer,
         )
     else:
         vf = VideoFile(p, threads)
@@ -92,6 +97,7 @@ def open_source(
             copy_luma=not analysis_only,
             max_frame_interval_s=max_frame_interval_s,
             opened=vf,
+            observer=observer,
         )
     src._prime()
     return src

@@ -8,7 +8,7 @@ from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from ..errors import EmptySource
 from ..records import DecodeGap, Frame
@@ -65,6 +65,20 @@ class SourceInfo:
             frame_count=fi.frame_count,
             wallclock_start=fi.wallclock_start,
         )
+
+
+class PacketObserver(Protocol):
+    """Sees every coded packet of a video source as it is demuxed (e.g. to hash GOPs).
+
+    Called on the decoding thread, in demux order; it must be quick and must not keep
+    the packets.
+    """
+
+    def begin_file(self, index: int, path: Path, stream: Any, offset_s: float) -> None: ...
+
+    def packet(self, packet: Any) -> None: ...
+
+    def end_file(self) -> None: ...
 
 
 class GapTracker:

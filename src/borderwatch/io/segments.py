@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import BorderwatchError
 from ..records import Frame
-from .base import FileInfo, GapTracker, Source, SourceInfo, SourceKind
+from .base import FileInfo, GapTracker, PacketObserver, Source, SourceInfo, SourceKind
 from .probe import probe_video_file
 from .timestamps import time_from_name
 from .video import VideoFile, bgr_getter, luma_view
@@ -97,8 +97,10 @@ class VideoTimeline(Source):
         copy_luma: bool,
         max_frame_interval_s: float | None,
         opened: VideoFile | None = None,
+        observer: PacketObserver | None = None,
     ) -> None:
         super().__init__(info)
+        self._observer = observer
         self.kind = kind
         self._files = files
         self._name_times = name_times
@@ -164,7 +166,7 @@ class VideoTimeline(Source):
                 jump = max(3 * (vf.nominal_dur_s or 0.0), 0.2)
             first = True
             try:
-                for f, pts, t in vf.frames(self, tracker, start, self._jump):
+                for f, pts, t in vf.frames(self, tracker, start, self._jump, self._observer, k):
                     if first:
                         first = False
                         gap_from = last_t if last_t is not None else 0.0

@@ -16,7 +16,7 @@ import av
 import numpy as np
 
 from ..errors import SourceUnreadable
-from .base import GapTracker, Source
+from .base import GapTracker, PacketObserver, Source
 from .probe import open_container, short_error, video_file_info, video_stream
 
 if TYPE_CHECKING:
@@ -133,6 +133,8 @@ class VideoFile:
         tracker: GapTracker,
         offset_s: float,
         jump_s: float | None,
+        observer: PacketObserver | None = None,
+        file_index: int = 0,
     ) -> Iterator[tuple[VideoFrame, int, float]]:
         """Yield ``(av_frame, pts, timeline_seconds)`` for every good frame, in order.
 
@@ -201,13 +203,19 @@ class VideoFile:
                     continue
                 errors = 0
                 if packet.size:  # empty packets are PyAV's flush sentinels; we flush below
+                    if observer is not None:
+                        observer.packet(packet)
                     yield packet
             # unreachable
 
         def batches() -> Iterator[list[Any]]:
+            if observer is not None:
+                observer.begin_file(file_index, self.path, self.stream, offset_s)
             for packet in packets():
                 yield decoded(packet)
             yield decoded(None)
+            if observer is not None:
+                observer.end_file()
 
         for batch in batches():
             for f in batch:

@@ -5,13 +5,17 @@ Layout of DIR::
     crossings.jsonl     one JSON object per crossing, appended and flushed at once
     events.jsonl        whole-image light changes and decode gaps, as they happen
     coverage.jsonl      camera health per time bucket, a few seconds behind the scan
+    ledger.jsonl        every record above (and the source files, their GOP hashes and
+                        the settings), hash-chained; ends with an "end" record
     snapshots/          one JPEG per crossing
     summary.json        {"status": "running"} at start; replaced atomically at the end
                         by the full summary with status "complete" or "partial"
                         (or "interrupted"/"failed").
 
 A scan is only complete when ``summary.json`` says so: a crash leaves
-``status: running`` (or ``failed``), never a summary that looks finished.
+``status: running`` (or ``failed``), never a summary that looks finished. The final
+summary carries the ledger's head hash, and the ledger's end record the summary's
+digest, so neither can be changed without the other showing it.
 """
 
 from __future__ import annotations
@@ -26,9 +30,10 @@ import cv2
 import numpy as np
 
 from ..errors import OutputError
+from ..ledger import LedgerWriter, summary_digest
 from ..records import Crossing
 
-_OUR_FILES = ("crossings.jsonl", "events.jsonl", "coverage.jsonl", "summary.json")
+_OUR_FILES = ("crossings.jsonl", "events.jsonl", "coverage.jsonl", "ledger.jsonl", "summary.json")
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -67,20 +72,26 @@ class ScanOutput:
             self._crossings: IO[str] = open(self.dir / "crossings.jsonl", "w", encoding="utf-8")
             self._events: IO[str] = open(self.dir / "events.jsonl", "w", encoding="utf-8")
             self._coverage: IO[str] = open(self.dir / "coverage.jsonl", "w", encoding="utf-8")
+            self.ledger = LedgerWriter(self.dir / "ledger.jsonl")
         except OSError as exc:
             raise OutputError(f"cannot write to output directory {self.dir}: {exc.strerror or exc}") from None
 
     def crossing(self, c: Crossing) -> None:
-        self._crossings.write(json.dumps(c.to_dict()) + "\n")
+        rec = c.to_dict()
+        self._crossings.write(json.dumps(rec) + "\n")
         self._crossings.flush()
+        self.ledger.append("crossing", rec)
 
     def event(self, kind: str, **fields: Any) -> None:
-        self._events.write(json.dumps({"kind": kind, **fields}, default=str) + "\n")
+        rec = {"kind": kind, **fields}
+        self._events.write(json.dumps(rec, default=str) + "\n")
         self._events.flush()
+        self.ledger.append("gap" if kind == "decode_gap" else "event", rec)
 
     def bucket(self, record: dict[str, Any]) -> None:
         self._coverage.write(json.dumps(record) + "\n")
         self._coverage.flush()
+        self.ledger.append("bucket", record)
 
     def snapshot(self, crossing_id: int, bgr: np.ndarray) -> str | None:
         """Save a crossing snapshot; returns its path relative to the output dir."""
@@ -92,6 +103,11 @@ class ScanOutput:
         return f"snapshots/{name}"
 
     def finish(self, summary: dict[str, Any]) -> None:
+        """Seal the ledger with the summary's digest, then write the summary with the
+        ledger's head."""
+        digest = summary_digest(summary)
+        head = self.ledger.finish(str(summary.get("status")), summary_sha256=digest)
+        summary["ledger"] = {"head": head, "records": self.ledger.count}
         self.close()
         write_json_atomic(self.dir / "summary.json", summary)
 
@@ -99,3 +115,4 @@ class ScanOutput:
         for f in (self._crossings, self._events, self._coverage):
             if not f.closed:
                 f.close()
+        self.ledger.close()

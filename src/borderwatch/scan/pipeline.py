@@ -29,6 +29,7 @@ from ..records import Crossing, Frame
 from ..track import BlobTracker
 from ..track.tracker import Birth
 from .annotate import draw_snapshot
+from .evidence import GopLogger
 from .labels import TrackLabeller
 from .output import ScanOutput
 from .summary import build_summary
@@ -271,7 +272,8 @@ def run_scan(
     """
     started = datetime.now().astimezone()
     t_start = time.perf_counter()
-    with open_source(source, threads=threads) as src:
+    gops = GopLogger()
+    with open_source(source, threads=threads, observer=gops) as src:
         info = src.info
         if info.width is None or info.height is None:
             raise SourceUnreadable(f"{source}: the frame size is unknown")
@@ -279,6 +281,19 @@ def run_scan(
         sparse = info.kind == "images" or interval >= SPARSE_INTERVAL_S
         scanner = Scanner(cfg, info.width, info.height, sparse, interval)
         out = ScanOutput(out_dir, snapshots=cfg.snapshots)
+        out.ledger.append(
+            "scan",
+            {
+                "software": {"name": "borderwatch", "version": __version__},
+                "source": str(source),
+                "started": started.isoformat(),
+                "settings": cfg.model_dump(mode="json"),
+            },
+        )
+        if info.kind == "images":
+            for i, fi in enumerate(info.files):
+                gops.source(fi.path, i)
+        gops.attach(out.ledger)
         health = None
         if cfg.health.enabled:
             health = HealthMonitor(
@@ -339,6 +354,7 @@ def run_scan(
         finally:
             if decoded is not None:
                 decoded.close()
+            gops.end_file()
             _track_light(out, light, False, None)
             late_gaps = src.gaps[n_gaps_written:]
             for g in late_gaps:
