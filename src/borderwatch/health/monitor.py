@@ -121,7 +121,7 @@ class HealthMonitor:
         regime = "night" if s.p50 < cfg.night_level else "day"
         change_base, sharp_base = self.baselines[regime]
         view = self.views[regime]
-        flags, pose, s = self._verdicts(s, small, change_base.value, sharp_base.value, view)
+        flags, pose, s, busy = self._verdicts(s, small, change_base.value, sharp_base.value, view)
         if self._bucket is not None:
             self._bucket.samples.append(s)
         for cause, on in flags.items():
@@ -139,13 +139,14 @@ class HealthMonitor:
                 change_base.add(s.change)
             if flags["defocus"] is not None or sharp_base.value is None:
                 sharp_base.add(s.sharpness)
-            if pose is not None and (flags["moved"] is not None or not view.ready):
+            if pose is not None and not busy:
                 view.learn(t, pose, in_place=s.shift_px is not None and s.shift_px < cfg.moved_frac * self.width / 2)
 
     def _verdicts(
         self, s: Sample, small: np.ndarray, change_base: float | None, sharp_base: float | None, view: ViewReference
-    ) -> tuple[dict[str, bool | None], np.ndarray | None, Sample]:
-        """Each sampled cause: impaired (True), fine (False) or unknown (None)."""
+    ) -> tuple[dict[str, bool | None], np.ndarray | None, Sample, bool]:
+        """Each sampled cause: impaired (True), fine (False) or unknown (None); and
+        whether the picture is busy."""
         cfg = self.cfg
         flags: dict[str, bool | None] = {}
         flags["signal_loss"] = s.spread <= cfg.flat_spread
@@ -158,7 +159,7 @@ class HealthMonitor:
         flags["frozen"] = not flags["signal_loss"] and ch is not None and ch <= frozen_at
         # A busy picture (big movers, exposure hunting) says nothing reliable about
         # focus or position: those verdicts wait for a calm sample.
-        busy = ch is not None and change_base is not None and ch > max(_BUSY_ABS, _BUSY_FACTOR * change_base)
+        busy = ch is not None and ch > max(_BUSY_ABS, _BUSY_FACTOR * (change_base or 0.0))
         calm = not blind and not busy
         flags["defocus"] = (s.sharpness <= cfg.defocus_ratio * sharp_base) if calm and sharp_base is not None else None
         pose = view.image(small) if not blind else None
@@ -168,7 +169,7 @@ class HealthMonitor:
             s = replace(s, shift_px=round(shift, 2), response=round(score, 3))
             if calm and score >= _MIN_MATCH:
                 flags["moved"] = shift >= cfg.moved_frac * self.width
-        return flags, pose, s
+        return flags, pose, s, busy
 
     def lost(self, start_s: float, end_s: float) -> None:
         """Frames missing between two decoded frames (a :class:`DecodeGap`)."""
