@@ -109,7 +109,9 @@ class HealthConfig(_Strict):
     min_impaired_seconds: float = Field(
         1.0, ge=0, le=60, description="A fault must last this long to count (blackout, glare, defocus, moved, frozen)."
     )
-    dark_level: int = Field(32, ge=0, le=254, description="Luma at or below this is dark.")
+    dark_level: int = Field(
+        32, ge=0, le=254, description="Luma at or below this is dark (levels are on the 0-255 scale; converted for video-range sources)."
+    )
     blackout_frac: float = Field(0.9, gt=0, le=1, description="Share of dark pixels that means a covered lens or blackout.")
     clip_level: int = Field(250, ge=1, le=255, description="Luma at or above this is clipped.")
     glare_frac: float = Field(0.3, gt=0, le=1, description="Share of clipped pixels that means glare.")

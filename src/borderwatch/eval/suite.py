@@ -36,6 +36,20 @@ HARD_CASES = (
 # Cases where any predicted crossing is an error.
 NO_CROSSING_CASES = ("loiter", "along_line")
 
+# Camera-health suite (issue 3): one clip per synthetic fault, a clip with every fault,
+# and clean clips with light drift, swaying vegetation and people (nothing may be flagged).
+FAULT_PRESETS = (
+    "fault_cover",
+    "fault_freeze",
+    "fault_defocus",
+    "fault_knock",
+    "fault_glare",
+    "fault_drop",
+    "fault_corrupt",
+    "faults",
+)
+CLEAN_PRESETS = ("day", "quiet", "mixed", "group")
+
 Scanner = Callable[[Path, list[str], tuple[str, str], Path], Any]
 
 
@@ -67,6 +81,11 @@ def speed_cases(speeds: Iterable[float] = (5.0, 60.0), seeds: Iterable[int] = (0
         for s in seeds
         for p in ("walk", "vehicle", "mixed")
     ]
+
+
+def health_cases(seeds: Iterable[int] = (0, 1, 2)) -> list[Case]:
+    """Every fault preset and every clean preset at every seed."""
+    return [Case(f"{p}-s{s}", p, s) for s in seeds for p in FAULT_PRESETS + CLEAN_PRESETS]
 
 
 def ensure_clip(case: Case, cache: Path) -> tuple[Path, Path]:
@@ -119,3 +138,28 @@ def run_suite(
         if on_clip is not None:
             on_clip(case, res)
     return results
+
+
+def run_health_suite(
+    cases: list[Case],
+    cache: Path,
+    work: Path,
+    scanner: Scanner = borderwatch_scanner,
+    on_clip: Callable[[Case, Any], None] | None = None,
+) -> list[Any]:
+    """Generate (if needed), scan and score camera health; returns one HealthScore each."""
+    from .health import load_scan_coverage, score_health
+
+    scores = []
+    for case in cases:
+        video, truth = ensure_clip(case, cache)
+        lines, sides = line_args(truth)
+        out = work / case.name
+        scanner(video, lines, sides, out)
+        faults = json.loads(truth.read_text()).get("faults") or []
+        intervals, duration = load_scan_coverage(out)
+        sc = score_health(faults, intervals, duration, case.name)
+        scores.append(sc)
+        if on_clip is not None:
+            on_clip(case, sc)
+    return scores

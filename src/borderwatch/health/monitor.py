@@ -11,6 +11,7 @@ written as the scan goes and memory stays flat.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -38,6 +39,10 @@ CAUSES = (
 )
 # Causes decided from samples, with how many samples (x min_impaired_seconds) they need.
 _SAMPLED = ("signal_loss", "blackout", "glare", "frozen", "defocus", "moved", "low_light")
+# A freeze is dated back over earlier samples whose change was below this many times
+# the frozen threshold (an encoder settling on a repeated picture), up to this many.
+_FROZEN_SETTLE = 2.5
+_FROZEN_LOOKBACK = 4
 # A position estimate needs at least this match score (normalised correlation).
 _MIN_MATCH = 0.3
 # A sample whose change from the previous one exceeds both of these is "busy".
@@ -70,7 +75,19 @@ class HealthMonitor:
         on_bucket: Callable[[dict[str, Any]], None],
         wallclock_start: datetime | None = None,
         relearn_s: float = 0.0,
+        full_range: bool = True,
     ) -> None:
+        # Luma levels are configured on the full 0-255 scale; most video is coded in
+        # "video range", where black is 16 and white 235 (a clipped highlight never
+        # reaches 250 there).
+        scale, zero = (1.0, 0.0) if full_range else (219.0 / 255.0, 16.0)
+        self.levels = {
+            "dark": int(round(zero + scale * cfg.dark_level)),
+            "clip": int(round(zero + scale * cfg.clip_level)),
+            "low_light_p95": zero + scale * cfg.low_light_p95,
+            "night": zero + scale * cfg.night_level,
+            "flat": scale * cfg.flat_spread,
+        }
         self.cfg = cfg
         self.width = width
         self.frame_dt = frame_interval_s
@@ -78,7 +95,7 @@ class HealthMonitor:
         self.on_bucket = on_bucket
         self.wall0 = wallclock_start
         self.relearn_s = relearn_s
-        self.meter = SampleMeter(width, height, cfg.dark_level, cfg.clip_level)
+        self.meter = SampleMeter(width, height, self.levels["dark"], self.levels["clip"])
         step = cfg.sample_seconds
         n_min = max(1, math.ceil(cfg.min_impaired_seconds / step - 1e-9))
         self.runs = {
@@ -99,6 +116,9 @@ class HealthMonitor:
         self._live: list[tuple[str, float, float]] = []  # closed, still reaching unwritten buckets
         self._light: list[float] | None = None  # [start, last light frame] of an open light change
         self._last_sample_t: float | None = None
+        # (time, change) of the latest samples, to date a freeze back (see _frozen_since).
+        self._recent: deque[tuple[float, float | None]] = deque(maxlen=_FROZEN_LOOKBACK)
+        self._frozen_at = cfg.frozen_change
         self.samples_taken = 0
 
     # -- feeding ---------------------------------------------------------------------
@@ -118,7 +138,7 @@ class HealthMonitor:
         self._next_sample = t + cfg.sample_seconds
         s = self.meter.measure(t, small, luma)
         self.samples_taken += 1
-        regime = "night" if s.p50 < cfg.night_level else "day"
+        regime = "night" if s.p50 < self.levels["night"] else "day"
         change_base, sharp_base = self.baselines[regime]
         view = self.views[regime]
         flags, pose, s, busy = self._verdicts(s, small, change_base.value, sharp_base.value, view)
@@ -129,11 +149,12 @@ class HealthMonitor:
                 continue  # no verdict on this sample: runs neither start nor end
             # A frozen picture is seen by comparing with the previous sample: it was
             # already frozen at that sample.
-            start_t = self._last_sample_t if cause == "frozen" and on else None
+            start_t = self._frozen_since(self._frozen_at) if cause == "frozen" and on else None
             done = self.runs[cause].update(t, on, start_t)
             if done is not None:
                 self._close(cause, *done)
         self._last_sample_t = t
+        self._recent.append((t, s.change))
         if not any(flags.values()):
             if s.change is not None:
                 change_base.add(s.change)
@@ -149,14 +170,15 @@ class HealthMonitor:
         whether the picture is busy."""
         cfg = self.cfg
         flags: dict[str, bool | None] = {}
-        flags["signal_loss"] = s.spread <= cfg.flat_spread
+        flags["signal_loss"] = s.spread <= self.levels["flat"]
         flags["blackout"] = not flags["signal_loss"] and s.dark_frac >= cfg.blackout_frac
         flags["glare"] = s.clipped_frac >= cfg.glare_frac
         blind = bool(flags["signal_loss"] or flags["blackout"] or flags["glare"])
-        flags["low_light"] = not blind and s.p95 <= cfg.low_light_p95
+        flags["low_light"] = not blind and s.p95 <= self.levels["low_light_p95"]
         ch = s.change
-        frozen_at = max(cfg.frozen_change, cfg.frozen_ratio * (change_base or 0.0))
-        flags["frozen"] = not flags["signal_loss"] and ch is not None and ch <= frozen_at
+        frozen_at = self._frozen_at = max(cfg.frozen_change, cfg.frozen_ratio * (change_base or 0.0))
+        # A covered or washed-out picture does not change either: no verdict on freezing.
+        flags["frozen"] = (ch is not None and ch <= frozen_at) if not blind else None
         # A busy picture (big movers, exposure hunting) says nothing reliable about
         # focus or position: those verdicts wait for a calm sample.
         busy = ch is not None and ch > max(_BUSY_ABS, _BUSY_FACTOR * (change_base or 0.0))
@@ -171,6 +193,24 @@ class HealthMonitor:
                 flags["moved"] = shift >= cfg.moved_frac * self.width
         return flags, pose, s, busy
 
+    def _frozen_since(self, frozen_at: float) -> float | None:
+        """When a freeze began, seen from its first frozen sample.
+
+        The picture was already frozen at the previous sample (the change is measured
+        between the two). And an encoder takes a moment to settle on a repeated picture:
+        the samples just before keep changing a little (well under the live noise), so
+        the freeze is dated back over those too.
+        """
+        start = self._last_sample_t
+        if start is None:
+            return None
+        for i in range(len(self._recent) - 1, 0, -1):
+            t_i, ch = self._recent[i]
+            if ch is None or ch > _FROZEN_SETTLE * frozen_at or t_i != start:
+                break
+            start = self._recent[i - 1][0]
+        return start
+
     def lost(self, start_s: float, end_s: float) -> None:
         """Frames missing between two decoded frames (a :class:`DecodeGap`)."""
         lo = start_s + (self.frame_dt or 0.0) if end_s - start_s > (self.frame_dt or 0.0) else start_s
@@ -182,6 +222,7 @@ class HealthMonitor:
             if done is not None:
                 self._close(cause, *done)
         self._last_sample_t = None
+        self._recent.clear()
 
     def light(self, t: float, is_light: bool) -> None:
         """The motion model's verdict on an analysed frame: part of a light change or not."""

@@ -30,7 +30,7 @@ class RunTracker:
         self.min_samples = max(1, min_samples)
         self.max_step_s = max_step_s  # edges are never placed further than this from a sample
         self._run: _Run | None = None
-        self._times: deque[float] = deque(maxlen=3)  # times of the latest samples (any verdict)
+        self._times: deque[float] = deque(maxlen=8)  # times of the latest samples (any verdict)
 
     def update(self, t: float, flagged: bool, start_t: float | None = None) -> tuple[float, float] | None:
         """Feed one sample's verdict; returns a finished interval when a run ends.

@@ -34,6 +34,8 @@ class FileInfo:
     frame_count: int | None = None  # declared or derived from duration * fps
     wallclock_start: datetime | None = None  # time of the first frame, when known
     error: str | None = None  # why this file could not be probed (segments only)
+    # Luma spans 0-255 (JPEG, "yuvj", full-range video); else 16-235 (video range).
+    full_range: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class SourceInfo:
     frame_count: int | None = None
     wallclock_start: datetime | None = None
     notes: list[str] = field(default_factory=list)
+    full_range: bool = False  # luma 0-255 rather than video range 16-235
 
     @classmethod
     def of_video(cls, path: Path, fi: FileInfo) -> SourceInfo:
@@ -64,6 +67,7 @@ class SourceInfo:
             duration_s=fi.duration_s,
             frame_count=fi.frame_count,
             wallclock_start=fi.wallclock_start,
+            full_range=fi.full_range,
         )
 
 

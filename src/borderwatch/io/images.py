@@ -105,6 +105,7 @@ def plan_images(
         frame_count=len(infos),
         wallclock_start=t0,
         notes=list(skipped),
+        full_range=True,  # JPEG and PNG luma spans 0-255
     )
     return source_info, skipped
 

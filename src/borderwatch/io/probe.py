@@ -99,6 +99,8 @@ def video_file_info(container: Any, stream: Any, path: Path) -> FileInfo:
         duration_s=dur,
         frame_count=count,
         wallclock_start=parse_creation_time(meta_time),
+        # AVCOL_RANGE_JPEG (2), or a "yuvj" pixel format, means full-range luma.
+        full_range=getattr(cc, "color_range", 0) == 2 or str(cc.pix_fmt or "").startswith("yuvj"),
     )
 
 

@@ -79,6 +79,7 @@ def plan_segments(directory: Path, files: list[Path], *, local_tz: tzinfo = UTC)
         frame_count=count,
         wallclock_start=named[0] if named else (infos[0].wallclock_start if infos else None),
         notes=notes,
+        full_range=first.full_range if first else False,
     )
     return SegmentPlan(info, files, named)
 

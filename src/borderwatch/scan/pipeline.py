@@ -305,6 +305,7 @@ def run_scan(
                 out.bucket,
                 info.wallclock_start,
                 relearn_s=cfg.motion.warmup_seconds / 2,
+                full_range=info.full_range,
             )
         coverage: dict[str, Any] | None = None
         crossings: list[Crossing] = []
