@@ -27,7 +27,13 @@ Examples:
 
 Writes OUT and OUT.truth.json beside it (clip.mp4 -> clip.truth.json; folder trail -> trail.truth.json) with every crossing's exact frame and time, the distractors, and the line exactly as `borderwatch scan --line` takes it. Image output is JPEGs named by capture time (IMG_20260101_120000.jpg) carrying EXIF DateTimeOriginal. The same seed and options give the same frames and truth.
 
-Presets: quiet, walk, run, crawl, vehicle, animal, group, loiter, back_and_forth, along_line, occlusion, fast, trailcam, mixed, day, light_switch, shake, rain, snow, night.
+Camera faults, with their intervals in the truth ("faults": kind, cause, start_s, end_s):
+
+  borderwatch synth faulty.mp4 --preset walk --duration 60 --fault cover:20-30 --fault knock:40-
+
+  --fault KIND:START-END (seconds, repeatable; END empty = to the end) with KIND one of cover, freeze, defocus, knock, glare, drop, corrupt (drop and corrupt need video output). They add to the preset's faults.
+
+Presets: quiet, walk, run, crawl, vehicle, animal, group, loiter, back_and_forth, along_line, occlusion, fast, trailcam, mixed, day, light_switch, shake, rain, snow, night, faults (4 min, every fault kind once), fault_cover, fault_freeze, fault_defocus, fault_knock, fault_glare, fault_drop, fault_corrupt.
 """
 
 
@@ -94,6 +100,7 @@ def synth(
     night: bool = typer.Option(False, "--night", help="Dark grey infrared look."),
     weather: Optional[str] = typer.Option(None, "--weather", help="none, rain or snow."),
     shake: Optional[float] = typer.Option(None, "--shake", help="Camera shake amplitude in pixels."),
+    fault: Optional[list[str]] = typer.Option(None, "--fault", help="Camera fault KIND:START-END in seconds (END empty: to the end); repeatable."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
 ) -> None:
     """Generate a seeded border scene (video or trail-camera JPEGs) with exact ground truth."""
@@ -109,6 +116,11 @@ def synth(
         effects["shake_px"] = shake
     if effects:
         spec = make_spec(spec, effects={**spec.effects.model_dump(), **effects})
+    if fault:
+        from ..synth.faults import parse_fault
+
+        added = [parse_fault(text) for text in fault]
+        spec = make_spec(spec, faults=[*(f.model_dump() for f in spec.faults), *added])
     if fmt is not None and fmt not in ("mp4", "images"):
         raise ConfigError(f"--format must be mp4 or images, got {fmt!r}")
     show = sys.stderr.isatty() and not as_json
@@ -133,6 +145,7 @@ def synth(
             "crossings": len(truth.crossings),
             "by_direction": dict(sorted(directions.items())),
             "distractors": len(truth.distractors),
+            "faults": [f.model_dump() for f in truth.faults],
             "elapsed_s": round(elapsed, 3),
             "frames_per_s": round(truth.frames / elapsed, 1) if elapsed > 0 else None,
         }
@@ -141,4 +154,8 @@ def synth(
     dirs = ", ".join(f"{k} {v}" for k, v in sorted(directions.items())) or "none"
     print(f"wrote {out} ({truth.frames} frames, {truth.width}x{truth.height} at {truth.fps} fps, {truth.duration_s:g} s)")
     print(f"truth {truth_file}: {len(truth.crossings)} crossings ({dirs}), {len(truth.distractors)} distractors")
+    if truth.faults:
+        hidden = sum(1 for c in truth.crossings if c.during_fault)
+        spans = ", ".join(f"{f.kind} {f.start_s:g}-{f.end_s:g} s" for f in truth.faults)
+        print(f"faults: {spans}" + (f" ({hidden} crossing(s) during a fault that hides them)" if hidden else ""))
     print(f"line for scan: --line \"{' '.join(f'{x:g},{y:g}' for x, y in truth.lines[0].points)}\" --sides {','.join(truth.lines[0].sides)}")

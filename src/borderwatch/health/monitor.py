@@ -81,9 +81,8 @@ class HealthMonitor:
         # "video range", where black is 16 and white 235 (a clipped highlight never
         # reaches 250 there).
         scale, zero = (1.0, 0.0) if full_range else (219.0 / 255.0, 16.0)
-        self.levels = {
-            "dark": int(round(zero + scale * cfg.dark_level)),
-            "clip": int(round(zero + scale * cfg.clip_level)),
+        dark, clip = round(zero + scale * cfg.dark_level), round(zero + scale * cfg.clip_level)
+        self.levels: dict[str, float] = {
             "low_light_p95": zero + scale * cfg.low_light_p95,
             "night": zero + scale * cfg.night_level,
             "flat": scale * cfg.flat_spread,
@@ -95,7 +94,7 @@ class HealthMonitor:
         self.on_bucket = on_bucket
         self.wall0 = wallclock_start
         self.relearn_s = relearn_s
-        self.meter = SampleMeter(width, height, self.levels["dark"], self.levels["clip"])
+        self.meter = SampleMeter(width, height, dark, clip)
         step = cfg.sample_seconds
         n_min = max(1, math.ceil(cfg.min_impaired_seconds / step - 1e-9))
         self.runs = {

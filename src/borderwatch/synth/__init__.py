@@ -41,6 +41,14 @@ line); ``time_s = frame / fps`` exactly (pts * time_base). Side decisions use
 at that frame still counts, with ``occluded: true``. Actors with no crossing are listed
 as ``distractors``.
 
+**Camera faults** (``SceneSpec.faults``, ``FaultSpec``; module :mod:`.faults`): cover,
+freeze, defocus, knock, glare (in the pixels), drop (frames not written) and corrupt
+(coded pictures overwritten after encoding). A frame at ``t = i / fps`` is faulted when
+``start_s <= t < end_s``; the truth lists each fault once as ``{"kind", "cause",
+"start_s", "end_s"}`` (frame-exact source seconds, ``end_s`` the clip end when open), and
+a crossing whose frame is hidden (drop, corrupt, cover, freeze) carries ``during_fault``
+= that cause. docs/coverage.md describes each fault exactly.
+
 Time: the frame rate is a :class:`fractions.Fraction`; MP4 frames have ``pts = index``
 in time base ``1/fps`` (the muxer may re-express the time base, e.g. 1/12800, with the
 same exact times). Same seed and spec: same truth JSON and identical frames (and, with
@@ -53,7 +61,7 @@ from . import presets
 from .paths import GROUP_SPACING
 from .presets import PRESETS, preset
 from .render import Renderer
-from .spec import ActorSpec, Effects, LineSpec, SceneSpec, make_spec
+from .spec import ActorSpec, Effects, FaultSpec, LineSpec, SceneSpec, make_spec
 from .truth import CROSSING_RULE, Truth, find_crossings
 from .writer import generate, truth_path_for
 
@@ -61,6 +69,7 @@ __all__ = [
     "ActorSpec",
     "CROSSING_RULE",
     "Effects",
+    "FaultSpec",
     "GROUP_SPACING",
     "LineSpec",
     "PRESETS",

@@ -12,12 +12,13 @@ the truth (how many crossings, in which directions) does not.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
 
 from ..errors import ConfigError
-from .spec import SceneSpec, make_spec
+from .spec import SceneSpec, make_spec, parse_rate
 
 PresetFn = Callable[..., SceneSpec]
 
@@ -176,6 +177,72 @@ def _effect(name: str, **fx: Any) -> PresetFn:
     return make
 
 
+# A default walker meets the default line this long after its path starts (4.3-6 s
+# depending on side and angle, at any resolution): used to aim crossings at a time.
+_WALK_TO_LINE_S = 5.2
+_FAULT_KINDS = ("cover", "freeze", "defocus", "knock", "glare", "drop", "corrupt")
+
+
+def _walker(rng: np.random.Generator, cross_at: float, side: str) -> dict[str, Any]:
+    return {
+        "kind": "walk",
+        "start_s": round(max(0.0, cross_at - _WALK_TO_LINE_S), 2),
+        "at": round(float(rng.uniform(0.2, 0.8)), 3),
+        "from_side": side,
+        "angle_deg": round(float(rng.uniform(-15, 15)), 2),
+    }
+
+
+def _on_frames(t: float, over: dict[str, Any]) -> float:
+    """``t`` rounded to the frame grid (so the truth interval is exactly the spec's)."""
+    try:
+        fps = parse_rate(over.get("fps", 25))
+    except ValueError:
+        return round(t, 1)  # the spec's validation reports the bad rate
+    return float(Fraction(round(Fraction(repr(t)) * fps)) / fps)
+
+
+def _fault_one(kind: str) -> PresetFn:
+    def make(seed: int = 0, **over: Any) -> SceneSpec:
+        name = f"fault_{kind}"
+        duration = float(over.get("duration_s", 72.0))
+        rng = _rng(seed, name)
+        start = _on_frames(duration * float(rng.uniform(0.42, 0.47)), over)
+        end = None if kind == "knock" else _on_frames(start + duration / 6, over)
+        sides = _sides(rng, 2, _line_sides(over))
+        # One crossing in clean time before the fault, one in the middle of it.
+        actors = [_walker(rng, duration / 6, sides[0]), _walker(rng, start + duration / 12, sides[1])]
+        fault = {"kind": kind, "start_s": start, "end_s": end}
+        return _finish(seed, {"duration_s": duration, "actors": actors, "faults": [fault]}, over)
+
+    make.__name__ = f"fault_{kind}"
+    make.__doc__ = f"72 s, two walkers; a {kind} fault from ~31 s ({'to the end' if kind == 'knock' else 'for 12 s'}), one crossing inside it."
+    return make
+
+
+def faults(seed: int = 0, **over: Any) -> SceneSpec:
+    """Four minutes with every fault kind once, in seeded order and places, with clean
+    time between them (>= 8 s at the default length) and two walkers: one crossing in
+    the clean lead-in, one while the lens is covered."""
+    duration = float(over.get("duration_s", 240.0))
+    rng = _rng(seed, "faults")
+    kinds = list(_FAULT_KINDS)
+    rng.shuffle(kinds)
+    lead = 0.08 * duration
+    slot = (0.9 * duration - lead) / len(kinds)
+    fx: list[dict[str, Any]] = []
+    for i, kind in enumerate(kinds):
+        frac = float(rng.uniform(0.3, 0.45))
+        start = lead + i * slot + float(rng.uniform(0.15, 0.85 - frac)) * slot
+        fx.append({"kind": kind, "start_s": _on_frames(start, over), "end_s": _on_frames(start + frac * slot, over)})
+    cover = next(f for f in fx if f["kind"] == "cover")
+    sides = _sides(rng, 2, _line_sides(over))
+    mid = (cover["start_s"] + cover["end_s"]) / 2
+    actors = [_walker(rng, 0.6 * lead, sides[0]), _walker(rng, mid, sides[1])]
+    effects = {"light_drift": 0.03, "light_period_s": duration}
+    return _finish(seed, {"duration_s": duration, "actors": actors, "faults": fx, "effects": effects}, over)
+
+
 PRESETS: dict[str, PresetFn] = {
     "quiet": quiet,
     "walk": _simple("walk", "walk", 2, 8.0, 20.0),
@@ -197,6 +264,8 @@ PRESETS: dict[str, PresetFn] = {
     "rain": _effect("rain", weather="rain"),
     "snow": _effect("snow", weather="snow"),
     "night": _effect("night", night=True, noise=4.0),
+    "faults": faults,
+    **{f"fault_{k}": _fault_one(k) for k in _FAULT_KINDS},
 }
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..geometry import Polyline
 from .actors import draw, pick_colors
+from .faults import FrameFaults
 from .paths import ActorPlan, line_px, occluder_rects, plan_actors
 from .scene import Scene
 from .spec import SceneSpec
@@ -44,10 +45,16 @@ class Renderer:
         return build_truth(self.spec, self.line, self.plans, self.occlusion_mask(), video_name, fmt)  # type: ignore[arg-type]
 
     def frames(self) -> Iterator[np.ndarray]:
-        """Yield each frame as an (H, W, 3) BGR uint8 array.
+        """Yield each written frame as an (H, W, 3) BGR uint8 array.
 
         The array is reused: consume (encode or copy) it before asking for the next.
+        Frames of a ``drop`` fault are not yielded; see :meth:`timed_frames`.
         """
+        for _, img in self.timed_frames():
+            yield img
+
+    def timed_frames(self) -> Iterator[tuple[int, np.ndarray]]:
+        """``(index, frame)`` for every frame written (all but dropped ones); pts = index."""
         spec = self.spec
         H, W = spec.height, spec.width
         buf = np.empty((H, W, 3), np.uint8)
@@ -58,20 +65,28 @@ class Renderer:
         nxt = 0
         active: list[ActorPlan] = []
         period = Fraction(1) / spec.fps
+        faults = FrameFaults(spec) if spec.faults else None
         for f in range(spec.frames):
             t = float(f * period)
             while nxt < len(todo) and todo[nxt].first_visible == f:
                 active.append(todo[nxt])
                 nxt += 1
-            self.scene.background(f, t, buf)
+            out: np.ndarray | None = None
+            if faults is None or faults.needs_render(f):
+                self.scene.background(f, t, buf)
+                if active:
+                    # Farther (higher on screen) first, so nearer actors overlap them.
+                    active.sort(key=lambda p: p.pos[f - p.start_frame, 1])
+                    boxes = []
+                    for p in active:
+                        k = f - p.start_frame
+                        draw(buf, p, k, night)
+                        boxes.append(p.bbox(k))
+                    self.scene.occlude(buf, boxes)
+                out = self.scene.finish(f, t, buf, spare, faults)
             if active:
-                # Farther (higher on screen) first, so nearer actors overlap them.
-                active.sort(key=lambda p: p.pos[f - p.start_frame, 1])
-                boxes = []
-                for p in active:
-                    k = f - p.start_frame
-                    draw(buf, p, k, night)
-                    boxes.append(p.bbox(k))
-                self.scene.occlude(buf, boxes)
                 active = [p for p in active if (p.last_visible or 0) > f]
-            yield self.scene.finish(f, t, buf, spare)
+            if faults is not None:
+                out = faults.output(f, out)
+            if out is not None:
+                yield f, out

@@ -10,6 +10,7 @@ noise is a small bank of frames cropped at a moving offset; light changes are on
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -17,6 +18,9 @@ import numpy as np
 from ..geometry import Polyline
 from .paths import point_at
 from .spec import SceneSpec
+
+if TYPE_CHECKING:
+    from .faults import FrameFaults
 
 N_PHASES = 16  # sway phases per plant
 NOISE_PAD = 16  # noise bank is this much larger than the frame, cropped at a moving offset
@@ -223,13 +227,17 @@ class Scene:
             g *= SWITCH_GAIN
         return g
 
-    def finish(self, f: int, t: float, img: np.ndarray, spare: np.ndarray) -> np.ndarray:
-        """Weather, light, noise and shake, in place where possible; returns the frame."""
+    def finish(self, f: int, t: float, img: np.ndarray, spare: np.ndarray, faults: FrameFaults | None = None) -> np.ndarray:
+        """Weather, light, noise and shake (and faults), in place where possible; returns the frame."""
+        if faults is not None:
+            faults.knock(f, img)
         if self.weather:
             layer = self.weather[f % len(self.weather)]
             off = (f * max(2, self.H // 30) if self.weather_kind == "rain" else f * max(1, self.H // 150)) % self.H
             win = layer[self.H - off : 2 * self.H - off]
             (cv2.add if self.weather_kind == "rain" else cv2.max)(img, win, dst=img)
+        if faults is not None:
+            faults.defocus(f, img)
         key = round(self.gain(t) * 1024)
         if key != 1024:
             lut = self._lut_cache.get(key)
@@ -238,6 +246,8 @@ class Scene:
                 if len(self._lut_cache) < 4096:
                     self._lut_cache[key] = lut
             cv2.LUT(img, lut, dst=img)
+        if faults is not None:
+            faults.cover(f, img)
         if self.noise_pos:
             b = (f * 7 + self.spec.seed) % len(self.noise_pos)
             oy, ox = (f * 5) % NOISE_PAD, (f * 11 + 3) % NOISE_PAD
@@ -247,5 +257,7 @@ class Scene:
             dx, dy = self.shake[f % len(self.shake)]
             m = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]], np.float32)
             cv2.warpAffine(img, m, (self.W, self.H), dst=spare, borderMode=cv2.BORDER_REFLECT)
-            return spare
+            img = spare
+        if faults is not None:
+            faults.glare(f, img)
         return img

@@ -8,6 +8,7 @@ pixels per frame because that is what a tracker sees.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from fractions import Fraction
 from typing import Annotated, Any, Literal
@@ -18,6 +19,27 @@ from ..errors import ConfigError
 
 Kind = Literal["walk", "run", "crawl", "vehicle", "animal", "group"]
 Behavior = Literal["cross", "loiter", "back_and_forth", "along_line", "wander"]
+FaultKind = Literal["cover", "freeze", "defocus", "knock", "glare", "drop", "corrupt"]
+
+#: Truth cause of each synthetic fault (the vocabulary of docs/coverage.md).
+FAULT_CAUSES: dict[str, str] = {
+    "cover": "blackout",
+    "freeze": "frozen",
+    "defocus": "defocus",
+    "knock": "moved",
+    "glare": "glare",
+    "drop": "lost",
+    "corrupt": "lost",
+}
+# Strength knobs and the one fault kind each applies to.
+_FAULT_KNOBS = {
+    "transition_s": "cover",
+    "sigma_frac": "defocus",
+    "shift_frac": "knock",
+    "rotate_deg": "knock",
+    "direction_deg": "knock",
+    "area": "glare",
+}
 
 #: Truth label of each actor kind.
 LABELS: dict[str, str] = {
@@ -131,6 +153,37 @@ class Effects(_Strict):
     night: bool = Field(default=False, description="Dark grey infrared look; people and animals glow.")
 
 
+class FaultSpec(_Strict):
+    """A camera fault over ``[start_s, end_s)`` of source time (``end_s`` None: to the end).
+
+    A frame at time ``t = i / fps`` is faulted when ``start_s <= t < end_s``.
+    """
+
+    kind: FaultKind = Field(description="cover, freeze, defocus, knock, glare, drop or corrupt.")
+    start_s: float = Field(ge=0, description="Source time the fault starts.")
+    end_s: float | None = Field(default=None, gt=0, description="Source time it ends (exclusive); None: the end of the clip.")
+    transition_s: float = Field(default=0.2, ge=0, le=2, description="cover: seconds to slide the cover on before start_s and off after end_s.")
+    sigma_frac: float = Field(default=0.006, gt=0, le=0.05, description="defocus: Gaussian blur sigma (x width).")
+    shift_frac: float = Field(default=0.06, ge=0, le=0.3, description="knock: shift of the view (x width).")
+    rotate_deg: float = Field(default=1.0, ge=-20, le=20, description="knock: rotation of the view about its centre.")
+    direction_deg: float | None = Field(default=None, ge=-360, le=360, description="knock: direction of the shift (0 = right, 90 = down); default from the seed.")
+    area: float = Field(default=0.4, ge=0.05, le=0.95, description="glare: share of the image clipped to white.")
+
+    @model_validator(mode="after")
+    def _check(self) -> FaultSpec:
+        if self.end_s is not None and self.end_s <= self.start_s:
+            raise ValueError(f"{self.kind} fault ends at {self.end_s:g} s, not after its start {self.start_s:g} s")
+        for knob, owner in _FAULT_KNOBS.items():
+            # Set to something else than its default (a dumped spec carries them all).
+            if owner != self.kind and getattr(self, knob) != type(self).model_fields[knob].default:
+                raise ValueError(f"{knob} applies to {owner} faults, not {self.kind}")
+        return self
+
+    @property
+    def cause(self) -> str:
+        return FAULT_CAUSES[self.kind]
+
+
 class SceneSpec(_Strict):
     """Everything a scene is made of. ``generate(spec, path)`` renders it."""
 
@@ -145,6 +198,7 @@ class SceneSpec(_Strict):
     margin: float = Field(default=0.01, gt=0, le=0.1, description="Truth hysteresis margin (x diagonal).")
     effects: Effects = Field(default_factory=lambda: Effects())
     start_time: datetime = Field(default=datetime(2026, 1, 1, 12, 0, 0), description="Camera clock at frame 0.")
+    faults: list[FaultSpec] = Field(default_factory=list, description="Camera faults (see synth/faults.py).")
 
     @model_validator(mode="after")
     def _check(self) -> SceneSpec:
@@ -155,7 +209,37 @@ class SceneSpec(_Strict):
                 raise ValueError(f"actors[{i}].wobble must stay below the margin {self.margin}")
         if self.frames > 10_000_000:
             raise ValueError(f"{self.frames} frames is too many (limit 10,000,000)")
+        self._check_faults()
         return self
+
+    def _check_faults(self) -> None:
+        n = self.frames
+        end = Fraction(n) / self.fps
+        spans: dict[str, list[tuple[int, int, int]]] = {}
+        for i, fault in enumerate(self.faults):
+            where = f"faults[{i}] ({fault.kind})"
+            if Fraction(repr(fault.start_s)) >= end:
+                raise ValueError(f"{where} starts at {fault.start_s:g} s, at or after the end of the clip ({float(end):g} s)")
+            if fault.end_s is not None and Fraction(repr(fault.end_s)) > end:
+                raise ValueError(f"{where} ends at {fault.end_s:g} s, after the end of the clip ({float(end):g} s)")
+            a, b = self.fault_frames(fault)
+            if b <= a:
+                raise ValueError(f"{where} covers no frame at {rate_str(self.fps)} fps")
+            for j, a2, b2 in spans.get(fault.kind, []):
+                if a < b2 and a2 < b:
+                    raise ValueError(f"{where} overlaps faults[{j}] of the same kind")
+            spans.setdefault(fault.kind, []).append((i, a, b))
+            if fault.kind == "drop" and a == 0:
+                # The file would just start later: nothing could tell frames were lost.
+                raise ValueError(f"{where} cannot start at the first frame (a clip that starts late shows no gap); start it later")
+
+    def fault_frames(self, fault: FaultSpec) -> tuple[int, int]:
+        """Frames ``[a, b)`` the fault covers: those with ``start_s <= i / fps < end_s``."""
+        n = self.frames
+        eps = Fraction(1, 10**6)  # of a frame: a float frame time like 1001/30000 * i counts as that frame
+        a = min(n, math.ceil(Fraction(repr(fault.start_s)) * self.fps - eps))
+        b = n if fault.end_s is None else min(n, math.ceil(Fraction(repr(fault.end_s)) * self.fps - eps))
+        return a, b
 
     @property
     def frames(self) -> int:

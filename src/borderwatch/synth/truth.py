@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..errors import TruthError
 from ..geometry import Polyline
+from .faults import hiding_cause, truth_intervals
 from .paths import ActorPlan
 from .spec import SceneSpec, rate_str
 
@@ -57,6 +58,16 @@ class TruthCrossing(_M):
     actor_id: int
     occluded: bool
     point_px: list[float]  # where the ground path met the line
+    # Cause of a fault that hides the crossing's frame entirely (lost, blackout, frozen),
+    # else None: the crossing still happened, but no camera could have seen it.
+    during_fault: str | None = None
+
+
+class TruthFault(_M):
+    kind: str  # the synth fault: cover, freeze, defocus, knock, glare, drop, corrupt
+    cause: str  # docs/coverage.md vocabulary: blackout, frozen, defocus, moved, glare, lost
+    start_s: float  # source seconds, first faulted frame's pts
+    end_s: float  # source seconds, end of the last faulted frame (clip end when open)
 
 
 class TruthDistractor(_M):
@@ -100,6 +111,7 @@ class Truth(_M):
     crossings: list[TruthCrossing]
     distractors: list[TruthDistractor]
     actors: list[TruthActor]
+    faults: list[TruthFault] = []
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=1) + "\n"
@@ -193,6 +205,7 @@ def build_truth(
                     "actor_id": p.actor_id,
                     "occluded": _occluded_share(occlusion, p.bbox(k)) >= OCCLUDED_SHARE,
                     "point_px": [round(float(point[0]), 3), round(float(point[1]), 3)],
+                    "during_fault": hiding_cause(spec, frame) if spec.faults else None,
                 }
             )
         if not found and p.first_visible is not None:
@@ -243,4 +256,5 @@ def build_truth(
         crossings=[TruthCrossing(id=i + 1, **c) for i, c in enumerate(crossings)],
         distractors=distractors,
         actors=actors,
+        faults=[TruthFault(**f) for f in truth_intervals(spec)],
     )

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ConfigError, OutputError
+from .faults import corrupt_packets, keyframes, missing_tail
 from .render import Renderer
 from .spec import SceneSpec
 from .truth import Truth
@@ -47,13 +48,13 @@ def time_base_for(fps: Fraction) -> Fraction:
     return Fraction(1) / fps
 
 
-def _i420(frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-    for img in frames:
+def _i420(frames: Iterator[tuple[int, np.ndarray]]) -> Iterator[tuple[int, np.ndarray]]:
+    for i, img in frames:
         # OpenCV's I420 is BT.601 limited range, which is what an untagged yuv420p means.
-        yield np.asarray(cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420), dtype=np.uint8)
+        yield i, np.asarray(cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420), dtype=np.uint8)
 
 
-def _ahead(items: Iterator[np.ndarray], depth: int = 8) -> Iterator[np.ndarray]:
+def _ahead(items: Iterator[Any], depth: int = 8) -> Iterator[Any]:
     """Run ``items`` in a worker thread, ``depth`` ahead of the consumer.
 
     Rendering (numpy/OpenCV) and encoding (x264) both release the GIL, so on a machine
@@ -114,14 +115,36 @@ def _write_mp4(r: Renderer, path: Path, muxer: str, crf: int, preset: str, tick:
         stream.codec_context.time_base = tb
         # Fixed thread count: x264 output depends on it, and a generator must be
         # byte-for-byte reproducible on any machine.
-        stream.options = {"crf": str(crf), "preset": preset, "threads": "4"}
-        for i, yuv in enumerate(_ahead(_i420(r.frames()))):
+        options = {"crf": str(crf), "preset": preset, "threads": "4"}
+        # A corrupt fault's first frame and the frame after it start closed GOPs, so
+        # the damage is exactly the packets in between (see faults.corrupt_packets).
+        keys = keyframes(spec)
+        if keys:
+            # With x264's threaded lookahead a forced IDR is coded slightly differently
+            # from run to run (about 1 in 200 under load); a synchronous lookahead is
+            # reproducible.
+            options.update({"forced-idr": "1", "x264-params": "sync-lookahead=0"})
+        stream.options = options
+        tail = missing_tail(spec)
+        for i, yuv in _ahead(_i420(r.timed_frames())):
             frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
             frame.pts = i
             frame.time_base = tb
+            if keys and keys[0] <= i:
+                frame.pict_type = av.video.frame.PictureType.I
+                keys = [k for k in keys if k > i]
             container.mux(stream.encode(frame))
             tick(i + 1)
-        container.mux(stream.encode(None))
+        last = stream.encode(None)
+        if tail and last:
+            # Frames dropped up to the end: the last shown frame lasts until the clip's
+            # end, so the file still declares the full length and the loss is visible
+            # (as a truncation) instead of a clip that merely ends early.
+            shown = max(last, key=lambda p: p.pts or 0)
+            for pkt in {id(shown): shown, id(last[-1]): last[-1]}.values():
+                pkt.duration = (pkt.duration or 1) + tail
+        container.mux(last)
+        tick(spec.frames)
     except av.FFmpegError as exc:
         raise OutputError(f"encoding {path} failed: {exc}") from None
     finally:
@@ -150,7 +173,7 @@ def _write_images(r: Renderer, folder: Path, quality: int, tick: Callable[[int],
         raise OutputError(f"cannot write to {folder}: {exc}") from None
     period = Fraction(1) / spec.fps
     # Copies: the renderer reuses its buffer while JPEG encoding runs behind it.
-    for i, img in enumerate(_ahead(f.copy() for f in r.frames())):
+    for i, img in _ahead((i, f.copy()) for i, f in r.timed_frames()):
         offset = i * period
         when = spec.start_time + timedelta(seconds=int(offset), microseconds=round((offset % 1) * 1_000_000))
         exif = Image.Exif()
@@ -197,6 +220,10 @@ def generate(
         raise ConfigError(f"images are written to a folder; {out.name!r} looks like a video file name")
     if not out.parent.exists():
         raise OutputError(f"output folder {out.parent} does not exist")
+    if fmt == "images":
+        for fault in spec.faults:
+            if fault.kind in ("drop", "corrupt"):
+                raise ConfigError(f"a {fault.kind} fault needs video output (.mp4/.mov/.mkv), not images")
     renderer = Renderer(spec)
     total = spec.frames
     tick = (lambda done: progress(done, total)) if progress else (lambda done: None)
@@ -204,6 +231,8 @@ def generate(
     tmp = out.with_name(out.name + ".part") if fmt == "mp4" else out
     if fmt == "mp4":
         _write_mp4(renderer, tmp, _MUXERS[out.suffix.lower()], crf, x264_preset, tick)
+        if any(f.kind == "corrupt" for f in spec.faults):
+            corrupt_packets(tmp, spec)
         shutil.move(str(tmp), str(out))
     else:
         _write_images(renderer, out, jpeg_quality, tick)
