@@ -52,7 +52,7 @@ a crossing whose frame is hidden (drop, corrupt, cover, freeze) carries ``during
 Time: the frame rate is a :class:`fractions.Fraction`; MP4 frames have ``pts = index``
 in time base ``1/fps`` (the muxer may re-express the time base, e.g. 1/12800, with the
 same exact times). Same seed and spec: same truth JSON and identical frames (and, with
-the fixed x264 thread count, identical files).
+the fixed x264 thread count and ``cpu-independent``, identical files).
 """
 
 from __future__ import annotations

@@ -216,7 +216,7 @@ def _fault_one(kind: str) -> PresetFn:
         return _finish(seed, {"duration_s": duration, "actors": actors, "faults": [fault]}, over)
 
     make.__name__ = f"fault_{kind}"
-    make.__doc__ = f"72 s, two walkers; a {kind} fault from ~31 s ({'to the end' if kind == 'knock' else 'for 12 s'}), one crossing inside it."
+    make.__doc__ = f"72 s, two walkers; a {kind} fault from 30-34 s ({'to the end' if kind == 'knock' else 'for 12 s'}), one crossing inside it."
     return make
 
 

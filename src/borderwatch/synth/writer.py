@@ -114,17 +114,20 @@ def _write_mp4(r: Renderer, path: Path, muxer: str, crf: int, preset: str, tick:
         stream.time_base = tb
         stream.codec_context.time_base = tb
         # Fixed thread count: x264 output depends on it, and a generator must be
-        # byte-for-byte reproducible on any machine.
-        options = {"crf": str(crf), "preset": preset, "threads": "4"}
+        # byte-for-byte reproducible on any machine. cpu-independent: x264's AVX-512
+        # paths are not bit-exact with its C code, and on the (virtual) dev machine they
+        # even gave different bytes from run to run under load (a few % of encodes of
+        # clips with sudden whole-frame changes); this keeps the bit-exact functions.
+        stream.options = {
+            "crf": str(crf),
+            "preset": preset,
+            "threads": "4",
+            "forced-idr": "1",
+            "x264-params": "cpu-independent=1",
+        }
         # A corrupt fault's first frame and the frame after it start closed GOPs, so
         # the damage is exactly the packets in between (see faults.corrupt_packets).
         keys = keyframes(spec)
-        if keys:
-            # With x264's threaded lookahead a forced IDR is coded slightly differently
-            # from run to run (about 1 in 200 under load); a synchronous lookahead is
-            # reproducible.
-            options.update({"forced-idr": "1", "x264-params": "sync-lookahead=0"})
-        stream.options = options
         tail = missing_tail(spec)
         for i, yuv in _ahead(_i420(r.timed_frames())):
             frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
