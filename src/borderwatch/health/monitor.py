@@ -211,10 +211,14 @@ class HealthMonitor:
         return start
 
     def lost(self, start_s: float, end_s: float) -> None:
-        """Frames missing between two decoded frames (a :class:`DecodeGap`)."""
-        lo = start_s + (self.frame_dt or 0.0) if end_s - start_s > (self.frame_dt or 0.0) else start_s
-        if end_s > lo:
-            self._close("lost", lo, end_s)
+        """Frames missing between two decoded frames (a :class:`DecodeGap`).
+
+        The whole gap is lost time, as summary.json's "undecodable" lists it, though
+        the last good frame before it was on screen for its own frame period: the two
+        accounts must agree, and the difference is one frame per gap.
+        """
+        if end_s > start_s:
+            self._close("lost", start_s, end_s)
         # Nothing is known across the gap: runs end at their last sample.
         for cause, run in self.runs.items():
             done = run.break_run()
