@@ -3,10 +3,12 @@ complete when it is not, and never a traceback for damaged input."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from borderwatch.cli import main
 from borderwatch.scan.pipeline import Scanner
 from test_scan_cli import records, remux, scan, summary
 
@@ -140,6 +142,24 @@ def test_interrupt_mid_scan(capsys, monkeypatch, tmp_path, clip):
     assert rc == 130 and "Traceback" not in err
     s = summary(out_dir)
     assert s["status"] == "interrupted" and s["partial"] is True
+    # What was scanned is still accounted for and sealed: coverage up to the stop, and a
+    # ledger that ends with an "interrupted" end record and verifies.
+    assert s["coverage"]["duration_s"] == pytest.approx(s["duration_s"] + 0.04, abs=0.05)
+    ledger = [json.loads(x) for x in (out_dir / "ledger.jsonl").read_text().splitlines()]
+    assert ledger[-1]["kind"] == "end" and ledger[-1]["data"]["status"] == "interrupted"
+    assert main(["ledger", "verify", str(out_dir)]) == 0
+    capsys.readouterr()
+
+
+def test_crash_leaves_a_sealed_ledger_that_says_failed(capsys, monkeypatch, tmp_path, clip):
+    out_dir = tmp_path / "o"
+    _die_at(monkeypatch, 60, RuntimeError("simulated crash"), [], out_dir)
+    with pytest.raises(RuntimeError):
+        scan(capsys, clip, "--line", LINE, "--out", out_dir)
+    ledger = [json.loads(x) for x in (out_dir / "ledger.jsonl").read_text().splitlines()]
+    assert ledger[-1]["data"]["status"] == "failed"
+    assert main(["ledger", "verify", str(out_dir)]) == 0
+    capsys.readouterr()
 
 
 def test_interrupt_says_so(capsys, monkeypatch, tmp_path, clip):
