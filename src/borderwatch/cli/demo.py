@@ -55,9 +55,16 @@ def demo(
     con.print(
         f"\nrecall {res.recall:.3f}, precision {res.precision:.3f}; "
         f"{result.summary['frames_decoded']} frames in {result.summary['processing']['seconds']:.1f} s. "
-        f"Records in {scan_dir}/ (crossings.jsonl, summary.json, snapshots/)."
+        f"Records in {scan_dir}/ (crossings.jsonl, coverage.jsonl, ledger.jsonl, summary.json, snapshots/)."
     )
+    from ..coverage.report import load_account, statements
+
+    con.print("[bold]3. coverage[/] (what the camera could see; the statement a scan supports):")
+    for st in statements(load_account(scan_dir)):
+        con.print(f"  {st.text}", highlight=False)
     con.print(f"Try: borderwatch eval {scan_dir} {truth_file}")
+    con.print(f"     borderwatch coverage {scan_dir}     (a timeline PNG and the impaired intervals)")
+    con.print(f"     borderwatch ledger verify {scan_dir} --source {video}")
 
 
 def _side_by_side(con: Any, truth: list[Any], pred: list[Any], res: Any) -> None:
