@@ -281,3 +281,13 @@ def test_wallclock_comes_from_the_recording_start(capsys, tmp_path, scene_clip):
     start = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
     for r in recs:
         assert datetime.fromisoformat(r["wallclock"]) == start + timedelta(seconds=r["time_s"])
+
+
+def test_demo_runs_and_states_its_coverage(capsys, tmp_path):
+    # The README's first command: generate, scan, compare with the truth, state coverage.
+    from borderwatch.cli import main
+
+    assert main(["demo", "--out", str(tmp_path), "--duration", "6", "--preset", "walk"]) == 0
+    out = capsys.readouterr().out
+    assert "recall" in out and "coverage" in out and "observable time" in out
+    assert (tmp_path / "scan" / "ledger.jsonl").exists() and (tmp_path / "scan" / "coverage.jsonl").exists()
