@@ -291,3 +291,23 @@ def test_demo_runs_and_states_its_coverage(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "recall" in out and "coverage" in out and "observable time" in out
     assert (tmp_path / "scan" / "ledger.jsonl").exists() and (tmp_path / "scan" / "coverage.jsonl").exists()
+
+
+def test_tracks_record_every_crossing_track_around_its_crossing(capsys, clip, line, tmp_path):
+    from borderwatch.cli import main
+
+    assert main(["scan", str(clip), "--line", line, "--out", str(tmp_path), "--json"]) == 0
+    capsys.readouterr()
+    crossings = [json.loads(s) for s in (tmp_path / "crossings.jsonl").read_text().splitlines()]
+    tracks: dict[int, list[list[float]]] = {}
+    for s in (tmp_path / "tracks.jsonl").read_text().splitlines():
+        rec = json.loads(s)
+        tracks.setdefault(rec["track_id"], []).extend(rec["boxes"])
+    assert crossings
+    for c in crossings:
+        boxes = tracks[c["track_id"]]
+        times = [b[0] for b in boxes]
+        assert times == sorted(times) and all(len(b) == 5 for b in boxes)
+        # The track is recorded on both sides of its crossing, frame by frame near it.
+        assert min(times) < c["time_s"] - 0.2 and max(times) > c["time_s"] + 0.2
+        assert min(abs(t - c["time_s"]) for t in times) <= 0.04 + 1e-6

@@ -5,6 +5,8 @@ Layout of DIR::
     crossings.jsonl     one JSON object per crossing, appended and flushed at once
     events.jsonl        whole-image light changes and decode gaps, as they happen
     coverage.jsonl      camera health per time bucket, a few seconds behind the scan
+    tracks.jsonl        every track's boxes over time (pieces of up to 500 observations,
+                        written when a track ends), for time-lapse overlays and review
     ledger.jsonl        every record above (and the source files, their GOP hashes and
                         the settings), hash-chained; ends with an "end" record
     snapshots/          one JPEG per crossing
@@ -33,7 +35,7 @@ from ..errors import OutputError
 from ..ledger import LedgerWriter, summary_digest
 from ..records import Crossing
 
-_OUR_FILES = ("crossings.jsonl", "events.jsonl", "coverage.jsonl", "ledger.jsonl", "summary.json")
+_OUR_FILES = ("crossings.jsonl", "events.jsonl", "coverage.jsonl", "tracks.jsonl", "ledger.jsonl", "summary.json")
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -72,6 +74,7 @@ class ScanOutput:
             self._crossings: IO[str] = open(self.dir / "crossings.jsonl", "w", encoding="utf-8")
             self._events: IO[str] = open(self.dir / "events.jsonl", "w", encoding="utf-8")
             self._coverage: IO[str] = open(self.dir / "coverage.jsonl", "w", encoding="utf-8")
+            self._tracks: IO[str] = open(self.dir / "tracks.jsonl", "w", encoding="utf-8")
             self.ledger = LedgerWriter(self.dir / "ledger.jsonl")
         except OSError as exc:
             raise OutputError(f"cannot write to output directory {self.dir}: {exc.strerror or exc}") from None
@@ -93,6 +96,11 @@ class ScanOutput:
         self._coverage.flush()
         self.ledger.append("bucket", record)
 
+    def track(self, record: dict[str, Any]) -> None:
+        self._tracks.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self._tracks.flush()
+        self.ledger.append("track", record)
+
     def snapshot(self, crossing_id: int, bgr: np.ndarray) -> str | None:
         """Save a crossing snapshot; returns its path relative to the output dir."""
         if self.snap_dir is None:
@@ -112,7 +120,7 @@ class ScanOutput:
         write_json_atomic(self.dir / "summary.json", summary)
 
     def close(self) -> None:
-        for f in (self._crossings, self._events, self._coverage):
+        for f in (self._crossings, self._events, self._coverage, self._tracks):
             if not f.closed:
                 f.close()
         self.ledger.close()

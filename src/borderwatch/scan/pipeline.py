@@ -37,6 +37,8 @@ from .summary import build_summary
 # Frames this far apart (or sparser) are "trail camera" frames: every one is analysed and
 # tracks are confirmed with fewer observations.
 SPARSE_INTERVAL_S = 0.5
+# A track's observations are written to tracks.jsonl in pieces of at most this many.
+TRACK_CHUNK = 500
 # A box stays "partly hidden" (not used for crossings) for at most this long; after
 # that its new height is taken as the object's own (a slow walker can take a second to
 # pass behind a bush).
@@ -58,6 +60,8 @@ class _Memo:
     unfed: bool = False  # an observation since the last one shown to the counters was unreliable
     short_since: float | None = None  # source time since when the box has been short
     velocity: float = 0.0  # px/s of the ground point
+    # Observations not yet written to tracks.jsonl: [time_s, x0, y0, x1, y1].
+    path: list[list[float]] = field(default_factory=list)
 
 
 @dataclass
@@ -95,6 +99,7 @@ class Scanner:
         self.seq = 0  # analysed-frame counter
         self.busy = True  # analyse every frame while something moves near a line
         self.frames_analysed = 0
+        self.track_log: list[dict[str, Any]] = []  # finished pieces of tracks, drained by run_scan
 
     def wants(self, frame: Frame, last_analysed: int) -> bool:
         """Whether to analyse this frame.
@@ -144,6 +149,9 @@ class Scanner:
             tid = int(tid)
             pt = self._ground_point(box)
             m, gap = self._remember(tid, pt, frame, gaps_so_far, tracked.births.get(tid))
+            m.path.append([round(frame.time_s, 6), *(round(float(v), 1) for v in box)])
+            if len(m.path) >= TRACK_CHUNK:
+                self._log_track(tid, m, final=False)
             # A box cut by the left, right or bottom border, or partly hidden, has no
             # reliable ground point: it moves the track but is not shown to the counters.
             cut = self._is_cut(box)
@@ -237,11 +245,25 @@ class Scanner:
         horizon = self.lost_seconds + 0.5
         dead = [tid for tid, m in self.memo.items() if now - m.last_time > horizon]
         for tid in dead:
+            self._log_track(tid, self.memo[tid], final=True)
             del self.memo[tid]
             for c in self.counters:
                 c.drop(tid)
             if self.labeller is not None:
                 self.labeller.drop(tid)
+
+    def _log_track(self, tid: int, m: _Memo, final: bool) -> None:
+        """Hand the track's unwritten observations to tracks.jsonl (boxes in px)."""
+        if not m.path:
+            return
+        label = self.labeller.label(tid)[0] if self.labeller is not None else "unknown"
+        self.track_log.append({"track_id": tid, "label": label, "final": final, "boxes": m.path})
+        m.path = []
+
+    def flush_tracks(self) -> None:
+        """At the end of the source: every live track's remaining observations."""
+        for tid, m in self.memo.items():
+            self._log_track(tid, m, final=True)
 
     def describe(self, ev: CrossEvent) -> tuple[str, float]:
         """Label and score of a crossing's track."""
@@ -340,6 +362,10 @@ def run_scan(
                 events, is_light = scanner.analyse(frame, n_gaps, small)
                 if health is not None:
                     health.light(frame.time_s, is_light)
+                if scanner.track_log:
+                    for rec in scanner.track_log:
+                        out.track(rec)
+                    scanner.track_log = []
                 light = _track_light(out, light, is_light, frame)
                 for ev, box in events:
                     c = _make_crossing(len(crossings) + 1, ev, scanner, info.wallclock_start)
@@ -356,6 +382,9 @@ def run_scan(
             if decoded is not None:
                 decoded.close()
             gops.end_file()
+            scanner.flush_tracks()
+            for rec in scanner.track_log:
+                out.track(rec)
             _track_light(out, light, False, None)
             late_gaps = src.gaps[n_gaps_written:]
             for g in late_gaps:
