@@ -43,6 +43,11 @@ class GatedIoU(BaseIoU):
         # Returns the tracker's live tracklets, in the order of the prediction rows.
         self.tracks: Callable[[], list[Any]] | None = None
         self.parked: set[int] = set()  # ids of tracks that have not moved beyond their size
+        self.now = 0.0  # source time of the update being associated
+        self.last_seen: dict[int, float] = {}  # track id -> source time it was last matched
+        # A track unmatched for longer than this is lost, however few updates that was
+        # (frames are analysed sparsely while nothing moves).
+        self.lost_after_s = 0.1
         self._iou = IoU()
 
     def _compute(self, boxes_1: np.ndarray, boxes_2: np.ndarray) -> np.ndarray:
@@ -71,7 +76,15 @@ class GatedIoU(BaseIoU):
         tracks = self.tracks() if self.tracks is not None else None
         if tracks is None or len(tracks) != n:
             return None  # not the first-stage matrix over all tracks
-        return np.array([t.time_since_update > 1 and t.tracker_id in self.parked for t in tracks], dtype=bool)
+        now, seen, after = self.now, self.last_seen, self.lost_after_s
+        return np.array(
+            [
+                t.tracker_id in self.parked
+                and (t.time_since_update > 1 or now - seen.get(int(t.tracker_id), now) > after)
+                for t in tracks
+            ],
+            dtype=bool,
+        )
 
 
 @dataclass(frozen=True)
@@ -99,7 +112,7 @@ _EMPTY = TrackedBoxes(xyxy=np.zeros((0, 4), np.float32), track_id=np.zeros((0,),
 class BlobTracker:
     """ByteTrack over motion blobs, driven by exact source timestamps."""
 
-    def __init__(self, cfg: TrackConfig, frame_width: int) -> None:
+    def __init__(self, cfg: TrackConfig, frame_width: int, frame_interval_s: float = 0.04) -> None:
         self.similarity = GatedIoU(speed_px_s=cfg.max_speed_frac * frame_width)
         # trackers expresses the lost buffer in 30 fps frames and converts it to
         # seconds when timestamps are given.
@@ -117,6 +130,7 @@ class BlobTracker:
             state_estimator_class=XCYCSRStateEstimator,
         )
         self.similarity.tracks = lambda: self._tracker.tracks
+        self.similarity.lost_after_s = 2.5 * frame_interval_s
         self._last_t: float | None = None
         self.lost_seconds = cfg.lost_seconds
         # Tracklets spawned but not yet given an id, keyed by object identity.
@@ -132,6 +146,7 @@ class BlobTracker:
         if self._last_t is not None:
             self.similarity.dt = max(1e-3, time_s - self._last_t)
         self._last_t = time_s
+        self.similarity.now = time_s
         det = sv.Detections(xyxy=np.asarray(xyxy, dtype=np.float32).reshape(-1, 4))
         res = self._tracker.update(det, timestamp=time_s)
         ids = np.asarray(res.tracker_id, dtype=np.int64)
@@ -153,6 +168,11 @@ class BlobTracker:
         """Keep the set of tracks that have stayed within one box size of where they began."""
         live = {int(t.tracker_id) for t in self._tracker.tracks}
         self._origin = {k: v for k, v in self._origin.items() if k in live}
+        seen = self.similarity.last_seen
+        for k in [k for k in seen if k not in live]:
+            del seen[k]
+        for tid in ids:
+            seen[int(tid)] = self.similarity.now
         parked = set()
         for box, tid in zip(xyxy, ids):
             tid = int(tid)
