@@ -192,6 +192,7 @@ EXPECTED = {
     "trailcam": (4, set()),
     "mixed": (10, {"loiter", "wander"}),
     "day": (3, set()),
+    "quiet_day": (5, set()),
 }
 
 

@@ -33,7 +33,7 @@ Camera faults, with their intervals in the truth ("faults": kind, cause, start_s
 
   --fault KIND:START-END (seconds, repeatable; END empty = to the end) with KIND one of cover, freeze, defocus, knock, glare, drop, corrupt (drop and corrupt need video output). They add to the preset's faults.
 
-Presets: quiet, walk, run, crawl, vehicle, animal, group, loiter, back_and_forth, along_line, occlusion, fast, trailcam, mixed, day, light_switch, shake, rain, snow, night, faults (4 min, every fault kind once), fault_cover, fault_freeze, fault_defocus, fault_knock, fault_glare, fault_drop, fault_corrupt.
+Presets: quiet, walk, run, crawl, vehicle, animal, group, loiter, back_and_forth, along_line, occlusion, fast, trailcam, mixed, day, quiet_day (2 h, 5 crossings), light_switch, shake, rain, snow, night, faults (4 min, every fault kind once), fault_cover, fault_freeze, fault_defocus, fault_knock, fault_glare, fault_drop, fault_corrupt.
 """
 
 

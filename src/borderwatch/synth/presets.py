@@ -167,6 +167,21 @@ def day(seed: int = 0, **over: Any) -> SceneSpec:
     return _finish(seed, {"duration_s": duration, "actors": a, "effects": fx}, over)
 
 
+def quiet_day(seed: int = 0, **over: Any) -> SceneSpec:
+    """Two quiet hours with five crossings (four walkers, a vehicle) spread over them and a
+    slow brightness drift: the time-lapse benchmark."""
+    duration = float(over.get("duration_s", 7200.0))
+    rng = _rng(seed, "quiet_day")
+    sides = _sides(rng, 5, _line_sides(over))
+    kinds = ("walk", "walk", "vehicle", "walk", "walk")
+    a = [
+        {"kind": k, "start_s": round(duration * f, 3), "at": round(float(rng.uniform(0.2, 0.8)), 3), "from_side": s}
+        for k, f, s in zip(kinds, (0.1, 0.3, 0.5, 0.7, 0.9), sides)
+    ]
+    fx = {"light_drift": 0.05, "light_period_s": duration}
+    return _finish(seed, {"duration_s": duration, "actors": a, "effects": fx}, over)
+
+
 def _effect(name: str, **fx: Any) -> PresetFn:
     def make(seed: int = 0, **over: Any) -> SceneSpec:
         a = _crossers(seed, name, over, "walk", 2, 6.0)
@@ -259,6 +274,7 @@ PRESETS: dict[str, PresetFn] = {
     "trailcam": trailcam,
     "mixed": mixed,
     "day": day,
+    "quiet_day": quiet_day,
     "light_switch": _effect("light_switch", light_switch_s=[7.0]),
     "shake": _effect("shake", shake_px=2.0),
     "rain": _effect("rain", weather="rain"),
