@@ -61,7 +61,7 @@ def build_summary(
         "source": {
             "path": str(source),
             "kind": info.kind,
-            "files": [str(f) for f in info.files],
+            "files": [str(f.path) for f in info.files],
             "width": info.width,
             "height": info.height,
             "fps": fps,

@@ -1,0 +1,472 @@
+"""Render a scan's time-lapse: every source frame decoded, one output frame per window.
+
+The plan (:mod:`.schedule`) cuts the source timeline into windows, one per output
+frame: long ones over quiet time, one source frame each around crossings. The source is
+decoded again, every frame, and each window is summarised by one picture:
+
+* ``best``: the window's most active frame (most pixels away from a slow background
+  model of the luma, at ~160 px), so a brief event is not skipped the way sampling one
+  frame every N (or only keyframes) would skip it;
+* ``blend``: that frame, with the moving foreground of the window's other active frames
+  pasted on, so every mover of the window is on screen at once.
+
+Overlays (:mod:`.overlay`) are drawn on the picture, which is then encoded (H.264,
+yuv420p, faststart). Only output frames are converted to colour and encoded, so the cost
+is mostly the decoding the scan did too. The time map records, per output frame, its
+source window (first and last pts, the pts of the picture shown).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from ..errors import ConfigError, OutputError, SourceNotFound
+from ..geometry import Polyline
+from ..records import Frame
+from .schedule import Window, plan
+
+Summary = Literal["best", "blend"]
+# Width of the luma image the window's activity is measured on.
+ACTIVITY_WIDTH = 160
+# A pixel this far from the background model is moving (grey levels).
+ACTIVITY_THRESHOLD = 25
+# Background model: per-frame learning rate (where nothing moves).
+BG_ALPHA = 0.02
+# Height of the coverage bar band added below the picture (share of the picture height).
+BAR_FRAC = 0.05
+
+
+@dataclass
+class ScanFolder:
+    """What a time-lapse needs from a scan output folder."""
+
+    path: Path
+    summary: dict[str, Any]
+    crossings: list[dict[str, Any]]
+    lines: list[Polyline]
+    source: Path
+    wallclock_start: datetime | None
+    duration_s: float
+    impaired: list[tuple[float, float, str]] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)  # ledger "source" records
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if not path.exists():
+        return out
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{path}:{n}: not valid JSON: {exc.msg}") from None
+    return out
+
+
+def load_scan(scan_dir: str | Path, source: str | Path | None = None) -> ScanFolder:
+    """Read a scan folder; the source is the one the scan read unless ``source`` is given."""
+    d = Path(scan_dir)
+    sp = d / "summary.json"
+    if not sp.is_file():
+        raise SourceNotFound(f"{d}: not a scan output folder (no summary.json)")
+    try:
+        summary = json.loads(sp.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{sp}: cannot read: {exc}") from None
+    if summary.get("status") in ("running", None):
+        raise ConfigError(f"{d}: the scan has not finished (status {summary.get('status')!r})")
+    src = Path(source) if source is not None else Path(str(summary.get("source", {}).get("path", "")))
+    if not src.exists():
+        hint = "" if source is not None else " (give it with --source)"
+        raise SourceNotFound(f"source {src} not found{hint}")
+    lines = [
+        Polyline(np.array(ln["points_px"], dtype=np.float64), ln["name"], tuple(ln["sides"]))  # type: ignore[arg-type]
+        for ln in summary.get("lines", [])
+    ]
+    wall = summary.get("source", {}).get("wallclock_start")
+    cov = summary.get("coverage") or {}
+    impaired = [(float(iv["start_s"]), float(iv["end_s"]), str(iv["cause"])) for iv in cov.get("impaired_intervals", [])]
+    duration = float(cov.get("duration_s") or summary.get("duration_s") or 0.0)
+    ledger = _read_jsonl(d / "ledger.jsonl")
+    return ScanFolder(
+        path=d,
+        summary=summary,
+        crossings=_read_jsonl(d / "crossings.jsonl"),
+        lines=lines,
+        source=src,
+        wallclock_start=datetime.fromisoformat(wall) if wall else None,
+        duration_s=duration,
+        impaired=impaired,
+        sources=[r["data"] for r in ledger if r.get("kind") == "source"],
+    )
+
+
+class _Activity:
+    """How much of a frame moves, against a slow background of its small luma."""
+
+    def __init__(self, width: int) -> None:
+        self.step = max(1, width // ACTIVITY_WIDTH)
+        self.bg: np.ndarray | None = None
+
+    def small(self, luma: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(luma[:: self.step, :: self.step])
+
+    def measure(self, luma: np.ndarray) -> tuple[int, np.ndarray]:
+        """(moving pixel count, moving mask at the small size); updates the background."""
+        small = self.small(luma).astype(np.float32)
+        if self.bg is None or self.bg.shape != small.shape:
+            self.bg = small.copy()
+            return 0, np.zeros(small.shape, np.uint8)
+        diff = cv2.absdiff(small, self.bg)
+        mask = (diff > ACTIVITY_THRESHOLD).astype(np.uint8)
+        cv2.accumulateWeighted(small, self.bg, BG_ALPHA, mask=1 - mask)
+        return int(cv2.countNonZero(mask)), mask
+
+
+@dataclass
+class _Pick:
+    frame: Frame
+    activity: int
+    mask: np.ndarray
+
+
+@dataclass
+class RenderResult:
+    out: Path
+    timemap: Path
+    frames_out: int
+    duration_out_s: float
+    frames_in: int
+    real_time_frames: int
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+    tracks_visible: int = 0  # tracks present in a window and on its output picture
+    tracks_present: int = 0
+
+
+class _Encoder:
+    """H.264, yuv420p, faststart MP4 with chapters."""
+
+    def __init__(self, path: Path, width: int, height: int, fps: Fraction, crf: int, preset: str) -> None:
+        import av
+
+        self.tmp = path.with_name(path.name + ".part")
+        try:
+            self.container = av.open(str(self.tmp), mode="w", format="mp4", options={"movflags": "+faststart"})
+        except (OSError, av.FFmpegError) as exc:
+            raise OutputError(f"cannot write {path}: {exc}") from None
+        self.path = path
+        s = self.container.add_stream("libx264", rate=fps)
+        s.width, s.height, s.pix_fmt = width, height, "yuv420p"
+        s.options = {"crf": str(crf), "preset": preset}
+        self.stream = s
+        self.tb = Fraction(1) / fps
+        self.n = 0
+
+    def write(self, bgr: np.ndarray) -> None:
+        import av
+
+        f = av.VideoFrame.from_ndarray(bgr, format="bgr24")
+        f.pts, f.time_base = self.n, self.tb
+        self.container.mux(self.stream.encode(f))
+        self.n += 1
+
+    def close(self, chapters: list[dict[str, Any]]) -> None:
+        self.container.mux(self.stream.encode(None))
+        if chapters:
+            self.container.set_chapters(chapters)  # type: ignore[arg-type]
+        self.container.close()
+        self.tmp.replace(self.path)
+
+    def abort(self) -> None:
+        try:
+            self.container.close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+
+def output_size(width: int, height: int, out_width: int | None) -> tuple[int, int]:
+    """Even output size keeping the aspect (H.264 yuv420p needs even sides)."""
+    w = out_width or width
+    if w < 64:
+        raise ConfigError(f"--width must be at least 64 pixels, got {w}")
+    h = round(height * w / width)
+    return w - w % 2, max(2, h - h % 2)
+
+
+def windows_for(scan: ScanFolder, *, out_fps: float, quiet_speed: float, target_s: float | None, pre_s: float, post_s: float) -> list[Window]:
+    times = [float(c["time_s"]) for c in scan.crossings]
+    return plan(scan.duration_s, times, out_fps=out_fps, quiet_speed=quiet_speed, target_s=target_s, pre_s=pre_s, post_s=post_s)
+
+
+def summarise(picks: list[_Pick], mode: Summary) -> tuple[np.ndarray, Frame, list[float], np.ndarray]:
+    """The window's picture: its most active frame, plus (blend) the others' movers.
+
+    Returns the BGR picture, the frame shown, the times of every frame whose pixels are
+    on it, and the moving pixels on it (small mask).
+    """
+    best = max(picks, key=lambda p: (p.activity, -abs(picks.index(p) - len(picks) / 2)))
+    img = _bgr(best.frame)
+    shown = [best.frame.time_s]
+    if mode == "blend":
+        taken = best.mask.copy()
+        for p in picks:
+            if p is best or p.activity == 0:
+                continue
+            new = cv2.bitwise_and(p.mask, 1 - taken)
+            if not cv2.countNonZero(new):
+                continue
+            big = cv2.resize(cv2.dilate(new, np.ones((3, 3), np.uint8)), (img.shape[1], img.shape[0]), interpolation=cv2.INTER_NEAREST)
+            src = _bgr(p.frame)
+            np.copyto(img, src, where=big[..., None].astype(bool))
+            taken |= new
+            shown.append(p.frame.time_s)
+        return img, best.frame, shown, taken
+    return img, best.frame, shown, best.mask
+
+
+def _bgr(frame: Frame) -> np.ndarray:
+    if frame.to_bgr is None:
+        return cv2.cvtColor(np.ascontiguousarray(frame.luma), cv2.COLOR_GRAY2BGR)
+    return np.ascontiguousarray(frame.to_bgr())
+
+
+def render(
+    scan_dir: str | Path,
+    out: str | Path,
+    *,
+    source: str | Path | None = None,
+    out_fps: float = 25.0,
+    quiet_speed: float = 60.0,
+    target_s: float | None = None,
+    pre_s: float = 3.0,
+    post_s: float = 3.0,
+    out_width: int | None = None,
+    crf: int = 23,
+    preset: str = "veryfast",
+    mode: Summary = "best",
+    progress: Callable[[int, float, float | None], None] | None = None,
+) -> RenderResult:
+    """Render the time-lapse of a scan folder to ``out`` (MP4) and ``out``.timemap.json."""
+    import time as _time
+
+    from ..io import open_source
+    from .overlay import Overlay
+    from .timemap import FrameEntry, TimeMap, chapters_for
+    from .tracks import TrackIndex
+
+    t0 = _time.perf_counter()
+    if mode not in ("best", "blend"):
+        raise ConfigError(f"--summary must be best or blend, got {mode!r}")
+    out_path = Path(out)
+    if out_path.suffix.lower() != ".mp4":
+        raise ConfigError(f"the time-lapse is an MP4: name it .mp4, got {out_path.name!r}")
+    if not out_path.parent.exists():
+        raise OutputError(f"output folder {out_path.parent} does not exist")
+    scan = load_scan(scan_dir, source)
+    windows = windows_for(scan, out_fps=out_fps, quiet_speed=quiet_speed, target_s=target_s, pre_s=pre_s, post_s=post_s)
+    tracks = TrackIndex.load(scan.path / "tracks.jsonl", missing_ok=True)
+    entries: list[FrameEntry] = []
+    fps = Fraction(out_fps).limit_denominator(1001)
+    with open_source(scan.source, analysis_only=True) as src:
+        info = src.info
+        assert info.width is not None and info.height is not None
+        ow, oh = output_size(info.width, info.height, out_width)
+        scale = ow / info.width
+        frame_dt = 1.0 / float(info.fps) if info.fps else 1.0
+        # The coverage bar gets its own band below the picture: no source pixel is hidden.
+        bar = max(12, round(BAR_FRAC * oh))
+        bar += bar % 2
+        overlay = Overlay(
+            ow, oh + bar,
+            [_scaled(ln, scale) for ln in scan.lines],
+            _coverage_spans(scan),
+            scan.duration_s,
+            [_scaled_crossing(c, scale) for c in scan.crossings],
+            scan.wallclock_start,
+            bar_height_frac=bar / (oh + bar),
+        )  # fmt: skip
+        activity = _Activity(info.width)
+        enc = _Encoder(out_path, ow, oh + bar, fps, crf, preset)
+        crossing_times = sorted((float(c["time_s"]), i, c) for i, c in enumerate(scan.crossings))
+        state = _RenderState()
+        picks: list[_Pick] = []
+        wi = 0
+        frames_in = 0
+        try:
+
+            def emit(w: Window) -> None:
+                if picks:
+                    img, shown, shown_times, mask = summarise(picks, mode)
+                    if scale != 1.0:
+                        img = cv2.resize(img, (ow, oh), interpolation=cv2.INTER_AREA)
+                    state.held, state.held_frame = img.copy(), shown
+                    state.visible, state.present = _visibility(tracks, w, mask, activity.step, state.visible, state.present)
+                    pic = _canvas(img, bar)
+                    shown_pts, shown_s, src_i = shown.pts, shown.time_s, shown.segment
+                elif state.held is not None and state.held_frame is not None and w.start_s - state.held_frame.time_s <= 2.5 * frame_dt:
+                    # Real time faster than the source's frame rate: the last picture stays up.
+                    pic = _canvas(state.held, bar)
+                    shown_pts, shown_s, src_i = state.held_frame.pts, state.held_frame.time_s, state.held_frame.segment
+                else:
+                    pic = _canvas(_no_picture(ow, oh), bar)
+                    shown_pts, shown_s, src_i = None, None, state.held_frame.segment if state.held_frame else 0
+                boxes, trails = tracks.at(w.start_s, w.end_s, scale=scale)
+                now = [_scaled_crossing(c, scale) for t, _, c in crossing_times if w.start_s - post_s <= t < w.end_s]
+                overlay.draw(pic, t_s=shown_s if shown_s is not None else w.start_s, window=(w.start_s, w.end_s),
+                             speed=w.speed, real_time=w.real_time, boxes=boxes, trails=trails, crossings_now=now)  # fmt: skip
+                enc.write(pic)
+                state.real += int(w.real_time)
+                entries.append(
+                    FrameEntry.from_window(
+                        w, source=src_i, first_pts=picks[0].frame.pts if picks else None,
+                        last_pts=picks[-1].frame.pts if picks else None, shown_pts=shown_pts, shown_s=shown_s,
+                        frames_in=len(picks),
+                    )
+                )  # fmt: skip
+                picks.clear()
+
+            for frame in src:
+                frames_in += 1
+                while wi < len(windows) and frame.time_s >= windows[wi].end_s:
+                    emit(windows[wi])
+                    wi += 1
+                if wi >= len(windows):
+                    break  # past the scanned timeline (the scan was interrupted)
+                if progress is not None and frames_in % 64 == 0:
+                    progress(frames_in, frame.time_s, scan.duration_s)
+                a, mask = activity.measure(frame.luma)
+                picks.append(_Pick(frame, a, mask))
+            while wi < len(windows):
+                emit(windows[wi])
+                wi += 1
+            chapters = chapters_for(scan.crossings, windows, out_fps=float(fps), pre_s=pre_s, post_s=post_s)
+            enc.close(_av_chapters(chapters, len(entries) / float(fps)))
+        except BaseException:
+            enc.abort()
+            raise
+        if progress is not None:
+            progress(frames_in, scan.duration_s, scan.duration_s)
+        sources = _source_entries(scan, info)
+        notes = list(getattr(windows, "notes", []))
+        tm = TimeMap(out_fps=float(fps), frames=entries, chapters=chapters, sources=sources, scan_dir=str(scan.path), notes=notes)
+        tm_path = timemap_path(out_path)
+        tm.save(tm_path)
+    return RenderResult(
+        out=out_path,
+        timemap=tm_path,
+        frames_out=len(entries),
+        duration_out_s=len(entries) / float(fps),
+        frames_in=frames_in,
+        real_time_frames=state.real,
+        seconds=_time.perf_counter() - t0,
+        warnings=notes,
+        tracks_visible=state.visible,
+        tracks_present=state.present,
+    )
+
+
+@dataclass
+class _RenderState:
+    held: np.ndarray | None = None  # the last picture, without overlays
+    held_frame: Frame | None = None
+    real: int = 0
+    visible: int = 0
+    present: int = 0
+
+
+def _visibility(tracks: Any, w: Window, mask: np.ndarray, step: int, visible: int, present: int) -> tuple[int, int]:
+    """Count the window's tracks, and those whose latest box holds moving pixels on the
+    picture shown (the "does the summary show what moved" measure of best vs blend)."""
+    for v in tracks.in_window(w.start_s, w.end_s):
+        present += 1
+        x0, y0, x1, y1 = (int(round(c / step)) for c in v.box)
+        region = mask[max(0, y0) : max(0, y1) + 1, max(0, x0) : max(0, x1) + 1]
+        if region.size and cv2.countNonZero(region) >= max(1, 0.05 * region.size):
+            visible += 1
+    return visible, present
+
+
+def _canvas(picture: np.ndarray, bar: int) -> np.ndarray:
+    """The output frame: the picture, with a band below it for the coverage bar."""
+    h, w = picture.shape[:2]
+    out = np.empty((h + bar, w, 3), np.uint8)
+    out[:h] = picture
+    out[h:] = 0
+    return out
+
+
+def _no_picture(w: int, h: int) -> np.ndarray:
+    """What a window without any decoded frame shows (lost time): dark grey."""
+    img = np.full((h, w, 3), 40, np.uint8)
+    size = max(0.5, h / 400)
+    text = "NO FRAMES"
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, size, 2)
+    cv2.putText(img, text, ((w - tw) // 2, (h + th) // 2), cv2.FONT_HERSHEY_SIMPLEX, size, (200, 200, 200), 2, cv2.LINE_AA)
+    return img
+
+
+def _av_chapters(chapters: list[Any], total_s: float) -> list[dict[str, Any]]:
+    """MP4 chapters have starts only: each ends where the next begins."""
+    tb = Fraction(1, 1000)
+    out = []
+    for k, c in enumerate(chapters):
+        start = int(round(c.start_out_s * 1000))
+        end = int(round((chapters[k + 1].start_out_s if k + 1 < len(chapters) else total_s) * 1000))
+        out.append({"id": k + 1, "start": start, "end": max(end, start + 1), "time_base": tb, "metadata": {"title": c.title}})
+    return out
+
+
+def _source_entries(scan: ScanFolder, info: Any) -> list[Any]:
+    from .timemap import SourceEntry
+
+    by_index = {int(s.get("index", i)): s for i, s in enumerate(scan.sources)}
+    out = []
+    files = [f.path for f in info.files] if getattr(info, "files", None) else [scan.source]
+    for i, path in enumerate(files):
+        rec = by_index.get(i, {})
+        out.append(SourceEntry(index=i, path=str(path), sha256=rec.get("sha256"), time_base=_time_base(path)))
+    return out
+
+
+def _time_base(path: Path) -> str | None:
+    try:
+        import av
+
+        with av.open(str(path)) as c:
+            tb = c.streams.video[0].time_base
+            return f"{tb.numerator}/{tb.denominator}" if tb else None
+    except Exception:  # an image, or unreadable now: the time map says so by None
+        return None
+
+
+def timemap_path(out: Path) -> Path:
+    return out.with_suffix(".timemap.json")
+
+
+def _scaled(ln: Polyline, scale: float) -> Polyline:
+    return Polyline(ln.points * scale, ln.name, ln.side_names) if scale != 1.0 else ln
+
+
+def _scaled_crossing(c: dict[str, Any], scale: float) -> dict[str, Any]:
+    if scale == 1.0 or not c.get("point"):
+        return c
+    return {**c, "point": [c["point"][0] * scale, c["point"][1] * scale]}
+
+
+def _coverage_spans(scan: ScanFolder) -> list[tuple[float, float, str | None]]:
+    spans: list[tuple[float, float, str | None]] = [(0.0, scan.duration_s, None)]
+    spans.extend((s, e, c) for s, e, c in scan.impaired)
+    return spans
+
+
