@@ -727,7 +727,7 @@ def _caption(c: dict[str, Any], wall: datetime | None) -> str:
     t = c.get("time_s")
     second = fmt_source_time(float(t)) if isinstance(t, (int, float)) else "?"
     if wall is not None and isinstance(t, (int, float)):
-        second += "  " + fmt_wallclock(wall + timedelta(seconds=float(t)), digits=1)
+        second += "  " + fmt_wallclock(wall + timedelta(seconds=float(t)), digits=2)
     elif isinstance(c.get("wallclock"), str):
         second += "  " + str(c["wallclock"])
     return first + "\n" + second

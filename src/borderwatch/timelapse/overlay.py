@@ -109,7 +109,12 @@ def fmt_source_time(t: float) -> str:
 
 
 def fmt_wallclock(wall: datetime, digits: int = 2) -> str:
-    """``2026-01-01 12:00:03.25 UTC`` (``+01:00`` for other offsets; naive: no zone)."""
+    """``2026-01-01 12:00:03.25 UTC`` (``+01:00`` for other offsets; naive: no zone).
+
+    Rounded to ``digits`` like the source time beside it, not truncated.
+    """
+    if digits > 0:
+        wall = wall + timedelta(microseconds=10 ** (6 - digits) // 2)
     text = wall.strftime("%Y-%m-%d %H:%M:%S")
     if digits > 0:
         text += f".{wall.microsecond // 10 ** (6 - digits):0{digits}d}"
