@@ -130,6 +130,28 @@ def suite(args: argparse.Namespace) -> dict[str, Any]:
     return {"clips": rows, "total": tot, "met": tot["at_real_time"] == tot["crossings"] and tot["bar_agree"] == tot["bar_judged"]}
 
 
+def compare_summaries(args: argparse.Namespace) -> dict[str, Any]:
+    """best vs blend: the share of tracks present in a window whose latest position is
+    on that window's output picture (moving pixels inside its box), over busy clips."""
+    from borderwatch.eval.suite import Case, ensure_clip, line_args
+
+    cases = [Case(f"{p}-s{s}", p, s) for s in (0, 1, 2) for p in ("mixed", "group", "animal", "day")]
+    tot = {"best": [0, 0], "blend": [0, 0]}
+    for case in cases:
+        video, truth_path = ensure_clip(case, args.cache)
+        lines, _ = line_args(truth_path)
+        work = args.work / f"cmp-{case.name}"
+        _scan(video, work / "scan", lines[0])
+        for mode in ("best", "blend"):
+            _, _, text = _run_rss(["timelapse", str(work / "scan"), "-o", str(work / f"{mode}.mp4"), "--no-clips", "--summary", mode, "--json"])
+            rep = json.loads(text)
+            tot[mode][0] += rep["tracks_visible"]
+            tot[mode][1] += rep["tracks_present"]
+    out = {m: {"visible": v, "present": p, "share": round(v / p, 4) if p else None} for m, (v, p) in tot.items()}
+    print(f"summary pictures: best shows {out['best']['share']} of the tracks present in a window, blend {out['blend']['share']} ({len(cases)} clips)")
+    return {**out, "met": True}
+
+
 def long_clip(args: argparse.Namespace) -> dict[str, Any]:
     work = args.work / "long"
     summary = _scan(args.long, work / "scan")
@@ -185,6 +207,7 @@ def main() -> int:
     ap.add_argument("--health-seeds", default="0,1,2", help="Seeds of the 'faults' preset added to the suite.")
     ap.add_argument("--cache", type=Path, default=Path("bench-out/suite-cache2"))
     ap.add_argument("--health-cache", type=Path, default=Path("bench-out/health-cache"))
+    ap.add_argument("--compare", action="store_true", help="best vs blend window pictures.")
     ap.add_argument("--long", type=Path)
     ap.add_argument("--cost", type=Path)
     ap.add_argument("--repeat", type=int, default=3)
@@ -195,6 +218,8 @@ def main() -> int:
     results: dict[str, Any] = {}
     if args.suite:
         results["suite"] = suite(args)
+    if args.compare:
+        results["compare"] = compare_summaries(args)
     if args.long:
         results["long"] = long_clip(args)
     if args.cost:

@@ -119,3 +119,27 @@ def test_bad_input_is_one_line(tmp_path, capsys, lapse):
     assert "--length" in capsys.readouterr().err
     assert main(["timelapse", str(lapse["scan"]), "-o", str(tmp_path / "x.mp4"), "--source", str(tmp_path / "gone.mp4")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_crossing_clips_original_gops_and_annotated_span(lapse, tmp_path, capsys):
+    out = tmp_path / "with-clips.mp4"
+    assert main(["timelapse", str(lapse["scan"]), "-o", str(out), "--speed", "30", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    clips = Path(rep["clips"])
+    manifest = json.loads((clips / "manifest.json").read_text())
+    assert len(manifest["crossings"]) == rep["crossing_clips"] == len(lapse["truth"]["crossings"])
+    tm = TimeMap.load(out.with_suffix(".timemap.json"))
+    for entry in manifest["crossings"]:
+        # Original picture data: every GOP cut matches the scan's ledger.
+        assert entry["clip"]["ledger_match"] is True
+        # Annotated: the time-lapse's own real-time span, copied without re-encoding.
+        ann = entry["annotated"]
+        assert ann["re_encoded"] is False
+        with av.open(ann["path"]) as c:
+            frames = list(c.decode(video=0))
+        assert len(frames) == ann["last_frame"] - ann["first_frame"] + 1
+        assert frames[0].key_frame
+        span = tm.frames[ann["first_frame"] : ann["last_frame"] + 1]
+        assert all(f.real_time for f in span)
+        assert span[0].start_s <= entry["time_s"] < span[-1].end_s
+    assert (clips / "crossings.png").stat().st_size > 1000

@@ -76,7 +76,17 @@ def timelapse_command(
     if not no_clips:
         from ..timelapse.clips import export_crossings
 
-        clips = export_crossings(scan_dir, clips_dir, pre_s=pre, post_s=post, source=source)
+        from ..timelapse.render import cut_span
+
+        def annotated(c: dict, dest: Path) -> dict | None:
+            # The time-lapse's own real-time span around the crossing: already annotated.
+            t = float(c["time_s"])
+            for first, last, a, b in res.runs:
+                if a <= t < b:
+                    return cut_span(res.out, first, last, dest)
+            return None
+
+        clips = export_crossings(scan_dir, clips_dir, pre_s=pre, post_s=post, source=source, annotated_from=annotated)
     report = {
         "out": str(res.out),
         "timemap": str(res.timemap),
@@ -88,6 +98,10 @@ def timelapse_command(
         "clips": str(clips_dir) if not no_clips else None,
         "crossing_clips": len(clips),
         "warnings": res.warnings,
+        "summary": summary,
+        # Tracks present in a window whose latest box is on its output picture.
+        "tracks_present": res.tracks_present,
+        "tracks_visible": res.tracks_visible,
     }
     if as_json:
         print(json.dumps(report, indent=2))

@@ -745,6 +745,7 @@ def export_crossings(
     crf: int = 20,
     columns: int = 4,
     thumb_width: int = 320,
+    annotated_from: Callable[[dict[str, Any], Path], dict[str, Any] | None] | None = None,
 ) -> list[dict[str, Any]]:
     """For every crossing of a scan: ``out_dir/crossing_NNNN.mp4`` (its original GOPs),
     ``crossing_NNNN_annotated.mp4`` and, for all, ``crossings.png``; also
@@ -874,23 +875,29 @@ def export_crossings(
             warnings.append(f"original GOPs not cut: {cut}")
         # Annotated clip.
         thumb: np.ndarray | None = None
-        try:
-            if overlay is None:
-                if not isinstance(width, int) or not isinstance(height, int):
-                    probe, vs = _open(s.path)
-                    width, height = vs.width, vs.height
-                    probe.close()
-                overlay = Overlay(width, height, lines, spans_from_account(account), duration, crossings, wall0)
-            near = [x for x in crossings if a - HOLD_S <= float(x["time_s"]) < b]
-            ann = annotated_clip(
-                s.path, a, b, out_dir / f"{stem}_annotated.mp4", overlay=overlay, track_index=tracks, crossing=c,
-                offset_s=s.offset_s, crf=crf, crossings=near, wallclock_start=wall0,
-            )  # fmt: skip
-            entry["annotated"] = ann.to_dict()
-            thumb = ann.thumbnail
-        except (ClipError, SourceUnreadable) as exc:
-            entry["annotated"] = None
-            warnings.append(f"annotated clip not written: {exc}")
+        if annotated_from is not None:
+            # Cut from a time-lapse's real-time span (already annotated, no re-encoding).
+            entry["annotated"] = annotated_from(c, out_dir / f"{stem}_annotated.mp4")
+            if entry["annotated"] is None:
+                warnings.append("annotated clip not written: the time-lapse has no real-time span for it")
+        else:
+            try:
+                if overlay is None:
+                    if not isinstance(width, int) or not isinstance(height, int):
+                        probe, vs = _open(s.path)
+                        width, height = vs.width, vs.height
+                        probe.close()
+                    overlay = Overlay(width, height, lines, spans_from_account(account), duration, crossings, wall0)
+                near = [x for x in crossings if a - HOLD_S <= float(x["time_s"]) < b]
+                ann = annotated_clip(
+                    s.path, a, b, out_dir / f"{stem}_annotated.mp4", overlay=overlay, track_index=tracks, crossing=c,
+                    offset_s=s.offset_s, crf=crf, crossings=near, wallclock_start=wall0,
+                )  # fmt: skip
+                entry["annotated"] = ann.to_dict()
+                thumb = ann.thumbnail
+            except (ClipError, SourceUnreadable) as exc:
+                entry["annotated"] = None
+                warnings.append(f"annotated clip not written: {exc}")
         snap = c.get("snapshot")
         snap_img = None
         if isinstance(snap, str) and (scan_dir / snap).is_file():

@@ -152,6 +152,9 @@ class RenderResult:
     warnings: list[str] = field(default_factory=list)
     tracks_visible: int = 0  # tracks present in a window and on its output picture
     tracks_present: int = 0
+    # Real-time spans: (first output frame, last output frame, source start s, source end s);
+    # each starts a closed GOP, so it can be cut without re-encoding (cut_span).
+    runs: list[tuple[int, int, float, float]] = field(default_factory=list)
 
 
 class _Encoder:
@@ -168,16 +171,23 @@ class _Encoder:
         self.path = path
         s = self.container.add_stream("libx264", rate=fps)
         s.width, s.height, s.pix_fmt = width, height, "yuv420p"
-        s.options = {"crf": str(crf), "preset": preset}
+        # forced-idr: a frame marked I starts a closed GOP, so each real-time span can be
+        # cut out of the time-lapse later without re-encoding.
+        s.options = {"crf": str(crf), "preset": preset, "forced-idr": "1"}
         self.stream = s
         self.tb = Fraction(1) / fps
         self.n = 0
 
-    def write(self, bgr: np.ndarray) -> None:
+    def write(self, bgr: np.ndarray, key: bool = False) -> None:
         import av
 
-        f = av.VideoFrame.from_ndarray(bgr, format="bgr24")
+        # OpenCV's I420 is BT.601 limited range, what an untagged yuv420p means, and
+        # several times faster than swscale's bgr24 path.
+        yuv = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420), dtype=np.uint8)
+        f = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         f.pts, f.time_base = self.n, self.tb
+        if key:
+            f.pict_type = av.video.frame.PictureType.I
         self.container.mux(self.stream.encode(f))
         self.n += 1
 
@@ -261,6 +271,7 @@ def render(
     import time as _time
 
     from ..io import open_source
+    from ..io.prefetch import Prefetch
     from .overlay import Overlay
     from .timemap import FrameEntry, TimeMap, chapters_for
     from .tracks import TrackIndex
@@ -299,10 +310,13 @@ def render(
         activity = _Activity(info.width)
         enc = _Encoder(out_path, ow, oh + bar, fps, crf, preset)
         crossing_times = sorted((float(c["time_s"]), i, c) for i, c in enumerate(scan.crossings))
+        runs = real_time_runs(windows)
+        keys = {a for a, _ in runs} | {b + 1 for _, b in runs}
         state = _RenderState()
         picks: list[_Pick] = []
         wi = 0
         frames_in = 0
+        decoded: Any = None
         try:
 
             def emit(w: Window) -> None:
@@ -325,7 +339,7 @@ def render(
                 now = [_scaled_crossing(c, scale) for t, _, c in crossing_times if w.start_s - post_s <= t < w.end_s]
                 overlay.draw(pic, t_s=shown_s if shown_s is not None else w.start_s, window=(w.start_s, w.end_s),
                              speed=w.speed, real_time=w.real_time, boxes=boxes, trails=trails, crossings_now=now)  # fmt: skip
-                enc.write(pic)
+                enc.write(pic, key=w.index in keys)
                 state.real += int(w.real_time)
                 entries.append(
                     FrameEntry.from_window(
@@ -336,7 +350,8 @@ def render(
                 )  # fmt: skip
                 picks.clear()
 
-            for frame in src:
+            decoded = Prefetch(src)  # decoding overlaps picking, drawing and encoding
+            for frame, _ in decoded:
                 frames_in += 1
                 while wi < len(windows) and frame.time_s >= windows[wi].end_s:
                     emit(windows[wi])
@@ -347,12 +362,15 @@ def render(
                     progress(frames_in, frame.time_s, scan.duration_s)
                 a, mask = activity.measure(frame.luma)
                 picks.append(_Pick(frame, a, mask))
+            decoded.close()
             while wi < len(windows):
                 emit(windows[wi])
                 wi += 1
             chapters = chapters_for(scan.crossings, windows, out_fps=float(fps), pre_s=pre_s, post_s=post_s)
             enc.close(_av_chapters(chapters, len(entries) / float(fps)))
         except BaseException:
+            if decoded is not None:
+                decoded.close()
             enc.abort()
             raise
         if progress is not None:
@@ -373,6 +391,7 @@ def render(
         warnings=notes,
         tracks_visible=state.visible,
         tracks_present=state.present,
+        runs=[(a, b, windows[a].start_s, windows[b].end_s) for a, b in runs],
     )
 
 
@@ -448,6 +467,55 @@ def _time_base(path: Path) -> str | None:
             return f"{tb.numerator}/{tb.denominator}" if tb else None
     except Exception:  # an image, or unreadable now: the time map says so by None
         return None
+
+
+def real_time_runs(windows: list[Window]) -> list[tuple[int, int]]:
+    """(first, last) output frame of each run of real-time windows."""
+    runs: list[tuple[int, int]] = []
+    start: int | None = None
+    for w in windows:
+        if w.real_time and start is None:
+            start = w.index
+        elif not w.real_time and start is not None:
+            runs.append((start, w.index - 1))
+            start = None
+    if start is not None:
+        runs.append((start, windows[-1].index))
+    return runs
+
+
+def cut_span(lapse: Path, first: int, last: int, out: Path) -> dict[str, Any]:
+    """Copy output frames ``first..last`` of a time-lapse (a real-time span, which starts
+    a closed GOP) into ``out`` without re-encoding; timestamps start at 0."""
+    import av
+
+    tmp = out.with_name(out.name + ".part")
+    n = 0
+    with av.open(str(lapse)) as inp:
+        s_in = inp.streams.video[0]
+        tb = s_in.time_base
+        rate = s_in.average_rate or s_in.guessed_rate
+        assert tb is not None and rate is not None
+        per_frame = 1 / (tb * rate)  # pts units per output frame
+        shift: int | None = None
+        with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as dst:
+            s_out = dst.add_stream_from_template(s_in)
+            for pk in inp.demux(s_in):
+                if pk.pts is None or not pk.size:
+                    continue
+                i = int(round(pk.pts / per_frame))
+                if not first <= i <= last:
+                    continue
+                if shift is None:
+                    shift = int(round(first * per_frame))
+                pk.pts -= shift
+                if pk.dts is not None:
+                    pk.dts -= shift
+                pk.stream = s_out
+                dst.mux(pk)
+                n += 1
+    tmp.replace(out)
+    return {"path": str(out), "frames": n, "from_timelapse": str(lapse), "first_frame": first, "last_frame": last, "re_encoded": False}
 
 
 def timemap_path(out: Path) -> Path:
