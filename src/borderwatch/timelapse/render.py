@@ -133,11 +133,71 @@ class _Activity:
         return int(cv2.countNonZero(mask)), mask
 
 
-@dataclass
-class _Pick:
-    frame: Frame
-    activity: int
-    mask: np.ndarray
+class _Window:
+    """The frames of one window, summarised as they arrive (memory does not grow with
+    the window's length: at 288x a window is 288 frames, which kept whole would hold
+    hundreds of MB of decoded pictures).
+
+    ``best`` keeps the most active frame (ties: the one nearest the window's middle);
+    ``blend`` also keeps a composite of the other active frames' moving pixels, in
+    arrival order, pasted onto the best frame at the end.
+    """
+
+    def __init__(self, mode: Summary) -> None:
+        self.mode = mode
+        self.mid = 0.0
+        self.n = 0
+        self.first: Frame | None = None
+        self.last: Frame | None = None
+        self.best: Frame | None = None
+        self.best_key: tuple[int, float] = (-1, 0.0)
+        self.best_mask: np.ndarray | None = None
+        self.best_bgr: np.ndarray | None = None  # blend: kept as converted
+        self.comp: np.ndarray | None = None  # blend: moving pixels of the active frames
+        self.taken: np.ndarray | None = None  # blend: which (small) pixels comp holds
+        self.comp_times: list[tuple[float, np.ndarray]] = []
+
+    def reset(self, mid: float) -> None:
+        self.__init__(self.mode)  # type: ignore[misc]
+        self.mid = mid
+
+    def add(self, frame: Frame, activity: int, mask: np.ndarray) -> None:
+        self.n += 1
+        self.first = self.first or frame
+        self.last = frame
+        key = (activity, -abs(frame.time_s - self.mid))
+        is_best = key > self.best_key
+        bgr = None
+        if self.mode == "blend" and activity > 0:
+            bgr = _bgr(frame)
+            if self.taken is None:
+                self.taken = np.zeros_like(mask)
+                self.comp = np.zeros_like(bgr)
+            new = cv2.bitwise_and(mask, 1 - self.taken)
+            if cv2.countNonZero(new):
+                big = cv2.resize(cv2.dilate(new, np.ones((3, 3), np.uint8)), (bgr.shape[1], bgr.shape[0]), interpolation=cv2.INTER_NEAREST)
+                np.copyto(self.comp, bgr, where=big[..., None].astype(bool))  # type: ignore[arg-type]
+                self.taken |= new
+                self.comp_times.append((frame.time_s, new))
+        if is_best:
+            self.best, self.best_key, self.best_mask = frame, key, mask
+            self.best_bgr = bgr
+
+    def picture(self) -> tuple[np.ndarray, Frame, list[float], np.ndarray]:
+        """The BGR picture, the frame shown, the times of the frames on it, its moving pixels."""
+        assert self.best is not None and self.best_mask is not None
+        img = self.best_bgr if self.best_bgr is not None else _bgr(self.best)
+        shown = [self.best.time_s]
+        if self.mode != "blend" or self.taken is None or self.comp is None:
+            return img, self.best, shown, self.best_mask
+        # The others' movers, where the best frame itself has none.
+        extra = cv2.bitwise_and(self.taken, 1 - self.best_mask)
+        if cv2.countNonZero(extra):
+            big = cv2.resize(extra, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_NEAREST)
+            img = img.copy()
+            np.copyto(img, self.comp, where=big[..., None].astype(bool))
+            shown += [t for t, m in self.comp_times if t != self.best.time_s and cv2.countNonZero(cv2.bitwise_and(m, extra))]
+        return img, self.best, shown, cv2.bitwise_or(self.taken, self.best_mask)
 
 
 @dataclass
@@ -219,32 +279,6 @@ def windows_for(scan: ScanFolder, *, out_fps: float, quiet_speed: float, target_
     return plan(scan.duration_s, times, out_fps=out_fps, quiet_speed=quiet_speed, target_s=target_s, pre_s=pre_s, post_s=post_s)
 
 
-def summarise(picks: list[_Pick], mode: Summary) -> tuple[np.ndarray, Frame, list[float], np.ndarray]:
-    """The window's picture: its most active frame, plus (blend) the others' movers.
-
-    Returns the BGR picture, the frame shown, the times of every frame whose pixels are
-    on it, and the moving pixels on it (small mask).
-    """
-    best = max(picks, key=lambda p: (p.activity, -abs(picks.index(p) - len(picks) / 2)))
-    img = _bgr(best.frame)
-    shown = [best.frame.time_s]
-    if mode == "blend":
-        taken = best.mask.copy()
-        for p in picks:
-            if p is best or p.activity == 0:
-                continue
-            new = cv2.bitwise_and(p.mask, 1 - taken)
-            if not cv2.countNonZero(new):
-                continue
-            big = cv2.resize(cv2.dilate(new, np.ones((3, 3), np.uint8)), (img.shape[1], img.shape[0]), interpolation=cv2.INTER_NEAREST)
-            src = _bgr(p.frame)
-            np.copyto(img, src, where=big[..., None].astype(bool))
-            taken |= new
-            shown.append(p.frame.time_s)
-        return img, best.frame, shown, taken
-    return img, best.frame, shown, best.mask
-
-
 def _bgr(frame: Frame) -> np.ndarray:
     if frame.to_bgr is None:
         return cv2.cvtColor(np.ascontiguousarray(frame.luma), cv2.COLOR_GRAY2BGR)
@@ -313,15 +347,16 @@ def render(
         runs = real_time_runs(windows)
         keys = {a for a, _ in runs} | {b + 1 for _, b in runs}
         state = _RenderState()
-        picks: list[_Pick] = []
+        acc = _Window(mode)
+        acc.reset((windows[0].start_s + windows[0].end_s) / 2 if windows else 0.0)
         wi = 0
         frames_in = 0
         decoded: Any = None
         try:
 
             def emit(w: Window) -> None:
-                if picks:
-                    img, shown, shown_times, mask = summarise(picks, mode)
+                if acc.n:
+                    img, shown, shown_times, mask = acc.picture()
                     if scale != 1.0:
                         img = cv2.resize(img, (ow, oh), interpolation=cv2.INTER_AREA)
                     state.held, state.held_frame = img.copy(), shown
@@ -343,12 +378,13 @@ def render(
                 state.real += int(w.real_time)
                 entries.append(
                     FrameEntry.from_window(
-                        w, source=src_i, first_pts=picks[0].frame.pts if picks else None,
-                        last_pts=picks[-1].frame.pts if picks else None, shown_pts=shown_pts, shown_s=shown_s,
-                        frames_in=len(picks),
+                        w, source=src_i, first_pts=acc.first.pts if acc.first else None,
+                        last_pts=acc.last.pts if acc.last else None, shown_pts=shown_pts, shown_s=shown_s,
+                        frames_in=acc.n,
                     )
                 )  # fmt: skip
-                picks.clear()
+                nxt = windows[w.index + 1] if w.index + 1 < len(windows) else w
+                acc.reset((nxt.start_s + nxt.end_s) / 2)
 
             decoded = Prefetch(src)  # decoding overlaps picking, drawing and encoding
             for frame, _ in decoded:
@@ -361,7 +397,7 @@ def render(
                 if progress is not None and frames_in % 64 == 0:
                     progress(frames_in, frame.time_s, scan.duration_s)
                 a, mask = activity.measure(frame.luma)
-                picks.append(_Pick(frame, a, mask))
+                acc.add(frame, a, mask)
             decoded.close()
             while wi < len(windows):
                 emit(windows[wi])
