@@ -40,7 +40,7 @@ def _root(
 
 def _register() -> None:
     # Imported here so that each module can import `app` from this package.
-    from . import coverage, demo, eval as eval_cmd, ledger, scan, synth, timelapse  # noqa: F401
+    from . import coverage, demo, eval as eval_cmd, ledger, scan, stats, synth, timelapse  # noqa: F401
     from . import config_cmd  # noqa: F401
 
 
