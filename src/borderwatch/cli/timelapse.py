@@ -16,7 +16,7 @@ from .progress import progress_bar
 
 _HELP = """Render the time-lapse of a scan: hours in minutes, every crossing in real time.
 
-Every source frame is decoded; each output frame summarises its window of source frames (its most active frame, or with --summary blend the window's movers pasted together), so nothing that moved is skipped. Speed adapts: --speed (default 60x) over empty time, or faster to fit --length; it slows smoothly to real time from --pre seconds before each crossing to --post seconds after it.
+Every source frame is decoded; each output frame summarises its window of source frames: its most active frame with the moving pixels of the window's other frames pasted on (--summary blend, the default), or that frame alone (--summary best), so nothing that moved is skipped. Speed adapts: --speed (default 60x) over empty time, or faster to fit --length; it slows smoothly to real time from --pre seconds before each crossing to --post seconds after it.
 
 Burned in: source time and wall-clock (from timestamps), the border line with its sides, boxes and trails of tracks, a marker at each crossing, the current speed-up, and a coverage bar (observable / impaired by cause) with a cursor.
 
@@ -56,7 +56,7 @@ def timelapse_command(
     width: Annotated[int | None, typer.Option("--width", help="Output width in pixels (default: the source's).")] = None,
     crf: Annotated[int, typer.Option("--crf", min=0, max=51, help="H.264 quality, 0 (lossless) .. 51.")] = 23,
     preset: Annotated[str, typer.Option("--x264-preset", help="x264 speed preset.")] = "veryfast",
-    summary: Annotated[str, typer.Option("--summary", help="best (the window's most active frame) or blend (its movers pasted together).")] = "best",
+    summary: Annotated[str, typer.Option("--summary", help="blend (the window's most active frame with the other frames' movers pasted on: everything that moved is shown) or best (that frame alone).")] = "blend",
     no_clips: Annotated[bool, typer.Option("--no-clips", help="Do not cut per-crossing clips.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:

