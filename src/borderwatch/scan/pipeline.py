@@ -413,8 +413,13 @@ def run_scan(
 
 
 def _timeline_end(src: Any, scanner: Scanner) -> float:
-    """End of the source timeline: the last frame plus one frame, or a later gap's end."""
-    end = (src.last_time_s or 0.0) + (0.0 if scanner.sparse else scanner.frame_dt)
+    """End of the source timeline: the last frame plus one frame, or a later gap's end.
+
+    A trail camera's last picture counts for its usual spacing, at most a second: the
+    timeline must contain the last frame (a time-lapse window ends before its end).
+    """
+    last = src.last_time_s or 0.0
+    end = last + (min(scanner.frame_dt, 1.0) if scanner.sparse else scanner.frame_dt)
     for g in src.gaps:
         end = max(end, g.end_s)
     return end
