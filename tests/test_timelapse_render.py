@@ -143,3 +143,24 @@ def test_crossing_clips_original_gops_and_annotated_span(lapse, tmp_path, capsys
         assert all(f.real_time for f in span)
         assert span[0].start_s <= entry["time_s"] < span[-1].end_s
     assert (clips / "crossings.png").stat().st_size > 1000
+
+
+def test_boxes_do_not_flicker_around_a_crossing(lapse, tmp_path, monkeypatch):
+    # Tracks are analysed on some frames only; in real time every window around a
+    # crossing must still show the crossing track's box.
+    from borderwatch.timelapse import overlay as ov
+    from borderwatch.timelapse.render import render
+
+    seen: list[tuple[float, int]] = []
+    real_draw = ov.Overlay.draw
+
+    def draw(self, img, **kw):  # type: ignore[no-untyped-def]
+        seen.append((kw["t_s"], len(kw["boxes"])))
+        return real_draw(self, img, **kw)
+
+    monkeypatch.setattr(ov.Overlay, "draw", draw)
+    render(lapse["scan"], tmp_path / "f.mp4", quiet_speed=30)
+    crossings = [json.loads(x) for x in (lapse["scan"] / "crossings.jsonl").read_text().splitlines()]
+    for c in crossings:
+        near = [n for t, n in seen if abs(t - c["time_s"]) <= 0.5]
+        assert near and all(n >= 1 for n in near), (c["time_s"], near)

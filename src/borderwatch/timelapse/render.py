@@ -43,6 +43,9 @@ ACTIVITY_WIDTH = 160
 ACTIVITY_THRESHOLD = 25
 # Background model: per-frame learning rate (where nothing moves).
 BG_ALPHA = 0.02
+# A track's last box stays on screen this long while the track lives (it is not
+# observed on every frame).
+BOX_HOLD_S = 0.5
 # Height of the coverage bar band added below the picture (share of the picture height).
 BAR_FRAC = 0.05
 
@@ -184,8 +187,8 @@ class _Window:
                 self.comp = np.zeros_like(bgr)
             new = cv2.bitwise_and(mask, 1 - self.taken)
             if cv2.countNonZero(new):
-                big = cv2.resize(cv2.dilate(new, np.ones((3, 3), np.uint8)), (bgr.shape[1], bgr.shape[0]), interpolation=cv2.INTER_NEAREST)
-                np.copyto(self.comp, bgr, where=big[..., None].astype(bool))  # type: ignore[arg-type]
+                assert self.comp is not None
+                _paste(self.comp, bgr, cv2.dilate(new, np.ones((3, 3), np.uint8)))
                 self.taken = cv2.bitwise_or(self.taken, new)
                 self.comp_times.append((frame.time_s, new))
         if is_best:
@@ -202,9 +205,8 @@ class _Window:
         # The others' movers, where the best frame itself has none.
         extra = cv2.bitwise_and(self.taken, 1 - self.best_mask)
         if cv2.countNonZero(extra):
-            big = cv2.resize(extra, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_NEAREST)
             img = img.copy()
-            np.copyto(img, self.comp, where=big[..., None].astype(bool))
+            _paste(img, self.comp, extra)
             shown += [t for t, m in self.comp_times if t != self.best.time_s and cv2.countNonZero(cv2.bitwise_and(m, extra))]
         return img, self.best, shown, cv2.bitwise_or(self.taken, self.best_mask)
 
@@ -330,6 +332,7 @@ def render(
     scan = load_scan(scan_dir, source)
     windows = windows_for(scan, out_fps=out_fps, quiet_speed=quiet_speed, target_s=target_s, pre_s=pre_s, post_s=post_s)
     tracks = TrackIndex.load(scan.path / "tracks.jsonl", missing_ok=True)
+    track_end = {int(tid): float(tracks.times[tracks.offsets[k + 1] - 1]) for k, tid in enumerate(tracks.track_ids)}
     entries: list[FrameEntry] = []
     fps = Fraction(out_fps).limit_denominator(1001)
     with open_source(scan.source, analysis_only=True) as src:
@@ -379,7 +382,12 @@ def render(
                 else:
                     pic = _canvas(_no_picture(ow, oh), bar)
                     shown_pts, shown_s, src_i = None, None, state.held_frame.segment if state.held_frame else 0
-                boxes, trails = tracks.at(w.start_s, w.end_s, scale=scale)
+                # A track is analysed on some frames only (every other frame while it is
+                # far from a line): its last box is held until its next one, while the
+                # track lives, so boxes do not flicker in real time.
+                boxes, trails = tracks.at(w.start_s - BOX_HOLD_S, w.end_s, scale=scale)
+                boxes = [bx for bx in boxes if track_end.get(bx[0], 0.0) >= w.start_s]
+                trails = {k: v for k, v in trails.items() if track_end.get(k, 0.0) >= w.start_s}
                 now = [_scaled_crossing(c, scale) for t, _, c in crossing_times if w.start_s - post_s <= t < w.end_s]
                 overlay.draw(pic, t_s=shown_s if shown_s is not None else w.start_s, window=(w.start_s, w.end_s),
                              speed=w.speed, real_time=w.real_time, boxes=boxes, trails=trails, crossings_now=now)  # fmt: skip
@@ -447,6 +455,21 @@ class _RenderState:
     real: int = 0
     visible: int = 0
     present: int = 0
+
+
+def _paste(dst: np.ndarray, src: np.ndarray, small_mask: np.ndarray) -> None:
+    """Copy ``src`` into ``dst`` where ``small_mask`` (the activity image's size) is set,
+    working only on the mask's bounding box (movers are small; full-frame masking cost
+    several ms a frame at 720p)."""
+    x, y, w, h = cv2.boundingRect(small_mask)
+    if w == 0 or h == 0:
+        return
+    H, W = dst.shape[:2]
+    sy, sx = H / small_mask.shape[0], W / small_mask.shape[1]
+    X0, Y0 = int(x * sx), int(y * sy)
+    X1, Y1 = min(W, int(np.ceil((x + w) * sx))), min(H, int(np.ceil((y + h) * sy)))
+    roi = cv2.resize(small_mask[y : y + h, x : x + w], (X1 - X0, Y1 - Y0), interpolation=cv2.INTER_NEAREST)
+    cv2.copyTo(src[Y0:Y1, X0:X1], roi, dst[Y0:Y1, X0:X1])
 
 
 def _movers(tracks: Any, t: float, tol: float, shape: tuple[int, ...], step: int) -> np.ndarray | None:
