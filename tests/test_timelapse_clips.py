@@ -254,7 +254,7 @@ def test_cut_gops_outside_the_file_and_bad_names_are_clear_errors(scanned, tmp_p
         cut_gops(clip, 10.0, 12.0, tmp_path / "c.mp4")
     assert not list(tmp_path.iterdir())
     with pytest.raises(ClipError, match="clip format"):
-        cut_gops(clip, 1.0, 2.0, tmp_path / "c.avi")
+        cut_gops(clip, 1.0, 2.0, tmp_path / "c.txt")
     with pytest.raises(SourceNotFound):
         cut_gops(tmp_path / "missing.mp4", 1.0, 2.0, tmp_path / "c.mp4")
 

@@ -164,3 +164,23 @@ def test_boxes_do_not_flicker_around_a_crossing(lapse, tmp_path, monkeypatch):
     for c in crossings:
         near = [n for t, n in seen if abs(t - c["time_s"]) <= 0.5]
         assert near and all(n >= 1 for n in near), (c["time_s"], near)
+
+
+@pytest.mark.parametrize("clip", ["bgslibrary-video.avi", "bgslibrary-video02.avi"])
+def test_avi_sources_get_their_original_gops_in_a_container_that_holds_them(shared_data, tmp_path, capsys, clip):
+    # MS-MPEG4 cannot go into MP4 (or Matroska): an AVI's GOPs are cut into an AVI.
+    src = shared_data / "video" / clip
+    if not src.exists():
+        pytest.skip(f"{src} not found")
+    scan = tmp_path / "scan"
+    assert main(["scan", str(src), "--line", "0.5,0 0.5,1", "--out", str(scan), "--no-snapshots", "--json"]) == 0
+    out = tmp_path / "lapse.mp4"
+    assert main(["timelapse", str(scan), "-o", str(out), "--json"]) == 0
+    capsys.readouterr()
+    manifest = json.loads((tmp_path / "lapse-crossings" / "manifest.json").read_text())
+    assert manifest["crossings"]
+    for e in manifest["crossings"]:
+        assert e["clip"] is not None and e["clip"]["ledger_match"] is True, e["warnings"]
+        assert e["clip"]["file"].endswith(".avi")
+        with av.open(str(tmp_path / "lapse-crossings" / e["clip"]["file"])) as c:
+            assert sum(1 for _ in c.decode(video=0)) > 0

@@ -39,7 +39,7 @@ from ..ledger.gop import GopHasher, GopRecord, file_sha256, iter_packets
 from .overlay import Box, Overlay, TrackLookup, Trails, direction_of, fmt_source_time, fmt_wallclock
 
 _AV_ERRORS = (av.FFmpegError, ValueError, MemoryError, OSError)
-_MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+_MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}
 # A crossing's marker stays on screen this long after its time in annotated clips.
 HOLD_S = 2.0
 _PAD = 8  # contact sheet margins and gaps (px)
@@ -121,7 +121,7 @@ def _open(path: Path) -> tuple[Any, Any]:
 def _muxer(out: Path) -> str:
     fmt = _MUXERS.get(out.suffix.lower())
     if fmt is None:
-        raise ClipError(f"cannot tell the clip format of {out.name!r}: name it .mp4, .mov or .mkv")
+        raise ClipError(f"cannot tell the clip format of {out.name!r}: name it .mp4, .mov, .mkv or .avi")
     return fmt
 
 
@@ -820,12 +820,18 @@ def export_crossings(
     cuts: dict[str, CutResult | str] = {}
     for s in {p[1].index: p[1] for p in plan}.values():
         mine = [p for p in plan if p[1].index == s.index]
+        # MP4 holds H.264/H.265 and the like; an AVI's codecs (MS-MPEG4, say) go back
+        # into AVI; anything else into Matroska, which holds most codecs as they are.
+        suffix = s.path.suffix.lower()
+        ext = ".mp4" if suffix in (".mp4", ".mov", ".m4v") else (".avi" if suffix == ".avi" else ".mkv")
         try:
             results = _cut_many(
-                s.path, [(a, b, out_dir / f"{stem}.mp4") for _, _, a, b, stem in mine],
+                s.path, [(a, b, out_dir / f"{stem}{ext}") for _, _, a, b, stem in mine],
                 offset_s=s.offset_s, source_index=s.index, wallclock_start=wall0,
             )  # fmt: skip
-        except (ClipError, SourceUnreadable) as exc:
+        except (ClipError, SourceUnreadable, OutputError) as exc:
+            # One source whose packets cannot be copied must not lose the other files'
+            # clips, the annotated clips or the contact sheet: the manifest says why.
             for p in mine:
                 cuts[p[4]] = str(exc)
             continue
