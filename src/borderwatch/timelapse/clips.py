@@ -818,7 +818,8 @@ def export_crossings(
 
     # Original GOPs: one demux pass per file for all its crossings.
     cuts: dict[str, CutResult | str] = {}
-    for s in {p[1].index: p[1] for p in plan}.values():
+    pictures = isinstance(summary.get("source"), dict) and summary["source"].get("kind") == "images"
+    for s in {p[1].index: p[1] for p in plan}.values() if not pictures else []:
         mine = [p for p in plan if p[1].index == s.index]
         # MP4 holds H.264/H.265 and the like; an AVI's codecs (MS-MPEG4, say) go back
         # into AVI; anything else into Matroska, which holds most codecs as they are.
@@ -863,6 +864,11 @@ def export_crossings(
             },
         }
         cut = cuts.get(stem)
+        if pictures:
+            cut = (
+                "the source is a folder of pictures: each picture is its own original (see the "
+                "scan's ledger for their SHA-256); there are no GOPs to cut"
+            )
         if isinstance(cut, CutResult):
             gops = []
             for g in cut.gops:
