@@ -184,3 +184,23 @@ def test_avi_sources_get_their_original_gops_in_a_container_that_holds_them(shar
         assert e["clip"]["file"].endswith(".avi")
         with av.open(str(tmp_path / "lapse-crossings" / e["clip"]["file"])) as c:
             assert sum(1 for _ in c.decode(video=0)) > 0
+
+
+def test_trail_camera_crossings_copy_the_original_pictures(tmp_path, capsys):
+    cam = tmp_path / "cam"
+    args = ["synth", str(cam), "--preset", "trailcam", "--format", "images", "--width", "320", "--height", "180"]
+    assert main([*args, "--duration", "40"]) == 0
+    scan = tmp_path / "scan"
+    assert main(["scan", str(cam), "--line", LINE, "--out", str(scan), "--no-snapshots", "--json"]) == 0
+    assert main(["timelapse", str(scan), "-o", str(tmp_path / "lapse.mp4"), "--json"]) == 0
+    capsys.readouterr()
+    manifest = json.loads((tmp_path / "lapse-crossings" / "manifest.json").read_text())
+    assert manifest["crossings"]
+    for e in manifest["crossings"]:
+        originals = e["originals"]
+        assert originals and all(o["ledger"] == "match" for o in originals)
+        times = [o["offset_s"] for o in originals]
+        assert min(times) <= e["time_s"] <= max(times)
+        for o in originals:
+            copied = tmp_path / "lapse-crossings" / o["file"]
+            assert copied.read_bytes() == (cam / Path(o["file"]).name).read_bytes()

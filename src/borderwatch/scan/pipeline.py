@@ -313,8 +313,11 @@ def run_scan(
             },
         )
         if info.kind == "images":
+            # Each picture is a source of its own, placed on the timeline by its time.
+            t0 = info.wallclock_start
             for i, fi in enumerate(info.files):
-                gops.source(fi.path, i)
+                off = (fi.wallclock_start - t0).total_seconds() if fi.wallclock_start and t0 else 0.0
+                gops.source(fi.path, i, off)
         gops.attach(out.ledger)
         health = None
         if cfg.health.enabled:

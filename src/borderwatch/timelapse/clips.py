@@ -637,6 +637,27 @@ def load_track_index(scan_dir: Path) -> TrackLookup:
     return index
 
 
+def _copy_pictures(pictures: list[Any], dest: Path) -> list[dict[str, Any]]:
+    """Copy original pictures into ``dest`` and check each against its ledger hash."""
+    import hashlib
+    import shutil
+
+    out: list[dict[str, Any]] = []
+    if not pictures:
+        return out
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        for pic in pictures:
+            target = dest / pic.name
+            shutil.copyfile(pic.path, target)
+            digest = hashlib.sha256(target.read_bytes()).hexdigest()
+            verdict = "absent" if pic.sha256 is None else ("match" if digest == pic.sha256 else "differs")
+            out.append({"file": f"{dest.name}/{pic.name}", "offset_s": pic.offset_s, "sha256": digest, "ledger": verdict})
+    except OSError as exc:
+        raise OutputError(f"cannot copy pictures into {dest}: {exc.strerror or exc}") from None
+    return out
+
+
 @dataclass
 class _Source:
     index: int
@@ -865,10 +886,12 @@ def export_crossings(
         }
         cut = cuts.get(stem)
         if pictures:
-            cut = (
-                "the source is a folder of pictures: each picture is its own original (see the "
-                "scan's ledger for their SHA-256); there are no GOPs to cut"
-            )
+            # A trail camera's originals are its pictures: copy those of the span, bit
+            # for bit, and check them against the ledger's SHA-256.
+            entry["originals"] = _copy_pictures([x for x in sources if a - 1e-6 <= x.offset_s <= b + 1e-6], out_dir / stem)
+            if any(o["ledger"] == "differs" for o in entry["originals"]):
+                warnings.append("some pictures differ from the ledger's hashes: these are not the pictures scanned")
+            cut = "the source is a folder of pictures: the originals are copied (see 'originals'); there are no GOPs"
         if isinstance(cut, CutResult):
             gops = []
             for g in cut.gops:
