@@ -167,7 +167,7 @@ def compare_summaries(args: argparse.Namespace) -> dict[str, Any]:
             tot[mode][1] += rep["tracks_present"]
     out = {m: {"visible": v, "present": p, "share": round(v / p, 4) if p else None} for m, (v, p) in tot.items()}
     print(f"summary pictures: best shows {out['best']['share']} of the tracks present in a window, blend {out['blend']['share']} ({len(cases)} clips)")
-    return {**out, "met": True}
+    return {**out, "met": None}  # a measurement (which reads better), not a target
 
 
 def long_clip(args: argparse.Namespace) -> dict[str, Any]:
@@ -247,7 +247,7 @@ def main() -> int:
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(results, indent=2) + "\n")
-    return 0 if all(r.get("met") for r in results.values()) else 2
+    return 0 if all(r.get("met") is not False for r in results.values()) else 2
 
 
 if __name__ == "__main__":

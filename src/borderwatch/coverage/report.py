@@ -300,7 +300,7 @@ def _read_json(path: Path) -> Any:
         raise ScanDirError(f"{path}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
 
 
-def _read_jsonl(path: Path, tolerate_torn_tail: bool) -> tuple[list[tuple[int, dict[str, Any]]], bool]:
+def read_jsonl(path: Path, tolerate_torn_tail: bool) -> tuple[list[tuple[int, dict[str, Any]]], bool]:
     """(line number, object) pairs; a torn last line (a crash mid-write, no final newline)
     is dropped when ``tolerate_torn_tail``, and the flag returned says so."""
     try:
@@ -329,7 +329,7 @@ def _read_jsonl(path: Path, tolerate_torn_tail: bool) -> tuple[list[tuple[int, d
 def _buckets(path: Path, tolerate: bool, notes: list[str]) -> list[_Bucket] | None:
     if not path.exists():
         return None
-    rows, torn = _read_jsonl(path, tolerate)
+    rows, torn = read_jsonl(path, tolerate)
     if torn:
         notes.append(f"{path.name}: the last line was cut off (the scan stopped while writing it) and is ignored.")
     out: list[_Bucket] = []
@@ -351,7 +351,7 @@ def _buckets(path: Path, tolerate: bool, notes: list[str]) -> list[_Bucket] | No
 def _crossings(path: Path, tolerate: bool, notes: list[str]) -> list[tuple[CrossingView, int]]:
     if not path.exists():
         raise ScanDirError(f"{path}: missing (every scan writes crossings.jsonl, even when empty)")
-    rows, torn = _read_jsonl(path, tolerate)
+    rows, torn = read_jsonl(path, tolerate)
     if torn:
         notes.append(f"{path.name}: the last line was cut off (the scan stopped while writing it) and is ignored.")
     out = []

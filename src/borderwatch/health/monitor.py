@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..config import HealthConfig
+from ..coverage.intervals import clip, union_length
 from .baseline import Baseline
 from .pose import ViewReference
 from .runs import RunTracker
@@ -295,8 +296,8 @@ class HealthMonitor:
         for cause in CAUSES:
             spans = [(max(s, b.start), min(e, b.end)) for c, s, e in ivs if c == cause]
             if spans:
-                by_cause[cause] = round(_union(spans), 6)
-        impaired = _union([(max(s, b.start), min(e, b.end)) for _, s, e in ivs]) if ivs else 0.0
+                by_cause[cause] = round(union_length(spans), 6)
+        impaired = union_length([(max(s, b.start), min(e, b.end)) for _, s, e in ivs]) if ivs else 0.0
         causes = sorted(by_cause, key=lambda c: (-by_cause[c], CAUSES.index(c)))
         expected = None
         if self.frame_dt and not self.sparse:
@@ -341,10 +342,10 @@ class HealthMonitor:
     def summary(self, end_s: float) -> dict[str, Any]:
         by_cause = {}
         for cause in CAUSES:
-            spans = [(s, min(e, end_s)) for c, s, e in self.intervals if c == cause]
+            spans = clip([(s, e) for c, s, e in self.intervals if c == cause], 0.0, end_s)
             if spans:
-                by_cause[cause] = round(_union(spans), 6)
-        impaired = _union([(s, min(e, end_s)) for _, s, e in self.intervals])
+                by_cause[cause] = round(union_length(spans), 6)
+        impaired = union_length(clip([(s, e) for _, s, e in self.intervals], 0.0, end_s))
         return {
             "bucket_s": self.cfg.bucket_seconds,
             "duration_s": round(end_s, 6),
@@ -358,22 +359,6 @@ class HealthMonitor:
             "samples": self.samples_taken,
             "thresholds": self.cfg.model_dump(mode="json"),
         }
-
-
-def _union(spans: list[tuple[float, float]]) -> float:
-    total, cur_s, cur_e = 0.0, None, None
-    for s, e in sorted(spans):
-        if e <= s:
-            continue
-        if cur_e is None or s > cur_e:
-            if cur_e is not None and cur_s is not None:
-                total += cur_e - cur_s
-            cur_s, cur_e = s, e
-        else:
-            cur_e = max(cur_e, e)
-    if cur_e is not None and cur_s is not None:
-        total += cur_e - cur_s
-    return total
 
 
 def _medians(samples: list[Sample]) -> dict[str, float | None]:

@@ -33,6 +33,7 @@ import av
 import cv2
 import numpy as np
 
+from ..coverage.report import read_jsonl
 from ..errors import BorderwatchError, OutputError, SourceNotFound, SourceUnreadable
 from ..geometry import Polyline
 from ..ledger.gop import GopHasher, GopRecord, file_sha256, iter_packets
@@ -608,24 +609,8 @@ def contact_sheet(
 
 
 def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ClipError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    out = []
-    rows = text.split("\n")
-    for i, row in enumerate(rows):
-        if not row.strip():
-            continue
-        try:
-            obj = json.loads(row)
-        except json.JSONDecodeError as exc:
-            if i == len(rows) - 1:  # a torn last line (the scan stopped mid-write)
-                break
-            raise ClipError(f"{path}:{i + 1}: not valid JSON: {exc.msg}") from None
-        if isinstance(obj, dict):
-            out.append((i + 1, obj))
-    return out
+    # A torn last line (the scan stopped mid-write) is dropped.
+    return read_jsonl(path, tolerate_torn_tail=True)[0]
 
 
 def load_track_index(scan_dir: Path) -> TrackLookup:

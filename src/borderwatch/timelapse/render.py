@@ -21,6 +21,7 @@ source window (first and last pts, the pts of the picture shown).
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
+from ..coverage.report import read_jsonl
 from ..errors import ConfigError, OutputError, SourceNotFound
 from ..geometry import Polyline
 from ..records import Frame
@@ -66,16 +68,10 @@ class ScanFolder:
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+    """The objects of a scan's JSONL file (none when it is missing; a torn last line dropped)."""
     if not path.exists():
-        return out
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{path}:{n}: not valid JSON: {exc.msg}") from None
-    return out
+        return []
+    return [obj for _, obj in read_jsonl(path, tolerate_torn_tail=True)[0]]
 
 
 def load_scan(scan_dir: str | Path, source: str | Path | None = None) -> ScanFolder:
@@ -151,9 +147,9 @@ class _Window:
     pixels in almost every frame, and converting all of them tripled the render time.
     """
 
-    def __init__(self, mode: Summary) -> None:
+    def __init__(self, mode: Summary, mid: float = 0.0) -> None:
         self.mode = mode
-        self.mid = 0.0
+        self.mid = mid  # the window's middle (source s), for ties
         self.n = 0
         self.first: Frame | None = None
         self.last: Frame | None = None
@@ -164,10 +160,6 @@ class _Window:
         self.comp: np.ndarray | None = None  # blend: moving pixels of the active frames
         self.taken: np.ndarray | None = None  # blend: which (small) pixels comp holds
         self.comp_times: list[tuple[float, np.ndarray]] = []
-
-    def reset(self, mid: float) -> None:
-        self.__init__(self.mode)  # type: ignore[misc]
-        self.mid = mid
 
     def add(self, frame: Frame, activity: int, mask: np.ndarray, movers: np.ndarray | None) -> None:
         """``movers``: the frame's track boxes as a mask at the small size (None: none)."""
@@ -405,14 +397,15 @@ def render(
         runs = real_time_runs(windows)
         keys = {a for a, _ in runs} | {b + 1 for _, b in runs}
         state = _RenderState()
-        acc = _Window(mode)
-        acc.reset((windows[0].start_s + windows[0].end_s) / 2 if windows else 0.0)
+        acc = _Window(mode, (windows[0].start_s + windows[0].end_s) / 2 if windows else 0.0)
+        crossing_at = [t for t, _, _ in crossing_times]
         wi = 0
         frames_in = 0
         decoded: Any = None
         try:
 
             def emit(w: Window) -> None:
+                nonlocal acc
                 if acc.n:
                     img, shown, shown_times, mask = acc.picture()
                     if scale != 1.0:
@@ -434,7 +427,9 @@ def render(
                 boxes, trails = tracks.at(w.start_s - BOX_HOLD_S, w.end_s, scale=scale)
                 boxes = [bx for bx in boxes if track_end.get(bx[0], 0.0) >= w.start_s]
                 trails = {k: v for k, v in trails.items() if track_end.get(k, 0.0) >= w.start_s}
-                now = [_scaled_crossing(c, scale) for t, _, c in crossing_times if w.start_s - post_s <= t < w.end_s]
+                # Crossings marked on this frame: from their time to post_s after it.
+                lo, hi = bisect_left(crossing_at, w.start_s - post_s), bisect_left(crossing_at, w.end_s)
+                now = [_scaled_crossing(c, scale) for _, _, c in crossing_times[lo:hi]]
                 overlay.draw(pic, t_s=shown_s if shown_s is not None else w.start_s, window=(w.start_s, w.end_s),
                              speed=w.speed, real_time=w.real_time, boxes=boxes, trails=trails, crossings_now=now)  # fmt: skip
                 enc.write(pic, key=w.index in keys)
@@ -447,7 +442,7 @@ def render(
                     )
                 )  # fmt: skip
                 nxt = windows[w.index + 1] if w.index + 1 < len(windows) else w
-                acc.reset((nxt.start_s + nxt.end_s) / 2)
+                acc = _Window(mode, (nxt.start_s + nxt.end_s) / 2)
 
             decoded = Prefetch(src)  # decoding overlaps picking, drawing and encoding
             for frame, _ in decoded:
