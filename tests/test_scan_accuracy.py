@@ -63,10 +63,11 @@ def test_time_error_at_most_one_frame_for_visible_single_movers(results):
         occluded = {c["id"] for c in truth.raw["crossings"] if c.get("occluded")}
         for m in res.matches:
             if m.truth_id not in occluded:
-                assert abs(m.dt_frames) <= BASELINE["max_time_error_frames_unoccluded"], (name, m)
+                assert abs(m.dt_frames) <= BASELINE["max_time_error_frames_unoccluded"] + 1e-6, (name, m)
     for res, _ in results.values():
         worst_any = max([worst_any] + [abs(m.dt_frames) for m in res.matches])
-    assert worst_any <= BASELINE["max_time_error_frames_any"]
+    # dt is a difference of float seconds times fps: 2 frames may read 2.0000000000000018.
+    assert worst_any <= BASELINE["max_time_error_frames_any"] + 1e-6
 
 
 @pytest.mark.slow

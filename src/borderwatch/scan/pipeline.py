@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,10 +40,19 @@ from .summary import build_summary
 SPARSE_INTERVAL_S = 0.5
 # A track's observations are written to tracks.jsonl in pieces of at most this many.
 TRACK_CHUNK = 500
-# A box stays "partly hidden" (not used for crossings) for at most this long; after
-# that its new height is taken as the object's own (a slow walker can take a second to
-# pass behind a bush).
+# A box stays "partly hidden" (not used for crossings) while its visible height keeps
+# changing (an object passing an occluder), and for at most this long once that height is
+# steady; after that the new height is taken as the object's own (two merged blobs split,
+# the object turned).
 HIDDEN_MAX_S = 3.0
+# Shorter than this share of its usual height, a box is partly hidden: even a box only a
+# little short has a wrong ground point when its bottom is an occluder's edge.
+HIDDEN_FRAC = 0.9
+# Taller than this share of its usual height, a box holds more than the object.
+MERGED_FRAC = 1.25
+# The usual height is the median of this many recent whole views (one odd first box,
+# such as a motion-smeared entry, does not set it).
+HEIGHT_VIEWS = 5
 
 
 @dataclass
@@ -56,9 +66,16 @@ class _Memo:
     gaps_seen: int
     last_index: int = 0  # frame index of the last observation
     observed: int = 1
-    height: float = 0.0  # running box height of whole (uncut, unhidden) views
+    height: float = 0.0  # usual box height: median of the last whole (uncut, unhidden) views
+    heights: deque[float] = field(default_factory=lambda: deque(maxlen=HEIGHT_VIEWS))
+    aspect: float = 0.0  # usual height / width, likewise
+    aspects: deque[float] = field(default_factory=lambda: deque(maxlen=HEIGHT_VIEWS))
     unfed: bool = False  # an observation since the last one shown to the counters was unreliable
-    short_since: float | None = None  # source time since when the box has been short
+    odd_since: float | None = None  # since when the box has been short or tall, and steady
+    odd_h: float = 0.0  # its height then
+    whole_t: float | None = None  # time and ground point of the last whole view
+    whole_pt: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    whole_v: np.ndarray | None = None  # ground velocity over whole views, px/s
     velocity: float = 0.0  # px/s of the ground point
     # Observations not yet written to tracks.jsonl: [time_s, x0, y0, x1, y1].
     path: list[list[float]] = field(default_factory=list)
@@ -89,7 +106,7 @@ class Scanner:
         min_hits = cfg.track.min_hits_sparse if sparse else cfg.track.min_hits
         self.counters = [LineCounter(p, strip, min_hits) for p in self.lines]
         self.motion = MotionDetector(cfg.motion, width, height)
-        self.tracker = BlobTracker(cfg.track, width, frame_interval)
+        self.tracker = BlobTracker(cfg.track, width, frame_interval, height, self.motion.edge_px)
         self.lost_seconds = cfg.track.lost_seconds
         if sparse:
             self.lost_seconds = max(self.lost_seconds, 3.5 * frame_interval)
@@ -155,8 +172,10 @@ class Scanner:
             # A box cut by the left, right or bottom border, or partly hidden, has no
             # reliable ground point: it moves the track but is not shown to the counters.
             cut = self._is_cut(box)
-            hidden = self._partly_hidden(m, box, cut, frame.time_s)
-            reliable = not cut and not hidden
+            view = self._view(m, box, pt, cut, frame.time_s)
+            if view == "merged":
+                pt = self._merged_ground(m, box, pt, frame.time_s)
+            reliable = not cut and view != "hidden"
             if reliable:
                 gap, m.unfed = gap or m.unfed, False
             else:
@@ -203,21 +222,64 @@ class Scanner:
         m.observed += 1
         return m, gap
 
-    def _partly_hidden(self, m: _Memo, box: np.ndarray, cut: bool, now: float) -> bool:
-        """Whether the box is much shorter than the track's usual height (a bush in front
-        of the legs), keeping that usual height up to date."""
-        h = float(box[3] - box[1])
-        hidden = m.observed > 3 and m.height > 0 and h < 0.7 * m.height
-        if not hidden:
-            m.short_since = None
-        elif m.short_since is None:
-            m.short_since = now
-        elif now - m.short_since > HIDDEN_MAX_S:
-            # Shorter for good (two merged blobs split, the object turned): re-learn.
-            hidden, m.short_since, m.height = False, None, h
-        if not hidden and not cut:
-            m.height = h if m.height == 0 else 0.8 * m.height + 0.2 * h
-        return hidden
+    def _view(self, m: _Memo, box: np.ndarray, pt: np.ndarray, cut: bool, now: float) -> str:
+        """How much of the object the box shows, against the track's usual height.
+
+        ``"hidden"``: shorter (a bush in front of the legs; the bottom may be the bush's
+        edge). ``"merged"``: much taller (the object and a neighbour in one blob).
+        ``"whole"``: neither; such views keep the usual height and the track's motion
+        up to date.
+        """
+        h, w = float(box[3] - box[1]), max(1.0, float(box[2] - box[0]))
+        # A box cut by the top border has its true bottom, but not its height or shape.
+        top_cut = bool(box[1] <= self.motion.edge_px)
+        known = m.observed > 3 and m.height > 0 and not top_cut
+        # Only a change of shape counts: a box that shrinks or grows whole is the
+        # object moving away or closer (perspective), not a part of it hidden or added.
+        short = known and h < HIDDEN_FRAC * m.height and h / w < HIDDEN_FRAC * m.aspect
+        tall = known and h > MERGED_FRAC * m.height and h / w > MERGED_FRAC * m.aspect
+        if not (short or tall):
+            m.odd_since = None
+        elif m.odd_since is None or abs(h - m.odd_h) > 0.1 * max(h, m.height):
+            # The visible part still grows or shrinks: passing an occluder or a neighbour.
+            m.odd_since, m.odd_h = now, h
+        elif now - m.odd_since > HIDDEN_MAX_S:
+            # A new steady height (two merged blobs split, the object turned): re-learn.
+            short = tall = False
+            m.odd_since = None
+            m.heights.clear()
+            m.aspects.clear()
+        if short:
+            return "hidden"
+        if tall:
+            return "merged"
+        if not (cut or top_cut):
+            m.heights.append(h)
+            m.aspects.append(h / w)
+            # The lower middle of an even count: a wrong call errs towards "whole".
+            m.height = sorted(m.heights)[(len(m.heights) - 1) // 2]
+            m.aspect = sorted(m.aspects)[(len(m.aspects) - 1) // 2]
+        if not cut:
+            if m.whole_t is not None and now > m.whole_t:
+                v = (pt - m.whole_pt) / (now - m.whole_t)
+                m.whole_v = v if m.whole_v is None else 0.5 * m.whole_v + 0.5 * v
+            m.whole_t, m.whole_pt = now, pt
+        return "whole"
+
+    def _merged_ground(self, m: _Memo, box: np.ndarray, pt: np.ndarray, now: float) -> np.ndarray:
+        """The ground point of an object merged with a neighbour into one taller box.
+
+        One of the box's top and bottom edges is the object's own. Its ground point is
+        either the box bottom or the box top plus its usual height: the one nearer to
+        where the track's last whole views say it is now.
+        """
+        if m.whole_t is None or m.whole_v is None:
+            return pt
+        expected = m.whole_pt[1] + m.whole_v[1] * (now - m.whole_t)
+        from_top = float(box[1]) + m.height - self.motion.ground_bias
+        if abs(from_top - expected) < abs(float(pt[1]) - expected):
+            return np.array([pt[0], from_top], dtype=np.float64)
+        return pt
 
     def _ground_point(self, box: np.ndarray) -> np.ndarray:
         """Ground-contact point of a motion box: its bottom centre, unbiased."""

@@ -43,6 +43,7 @@ class GatedIoU(BaseIoU):
         # Returns the tracker's live tracklets, in the order of the prediction rows.
         self.tracks: Callable[[], list[Any]] | None = None
         self.parked: set[int] = set()  # ids of tracks that have not moved beyond their size
+        self.exited: set[int] = set()  # ids of tracks last seen leaving through a frame edge
         self.now = 0.0  # source time of the update being associated
         self.last_seen: dict[int, float] = {}  # track id -> source time it was last matched
         # A track unmatched for longer than this is lost, however few updates that was
@@ -67,7 +68,8 @@ class GatedIoU(BaseIoU):
             # A lost track that never really moved (a flickering patch, a parked car)
             # has a velocity made of jitter; extrapolated for a second it drifts, and
             # the distance term would let it capture an object arriving nearby. It may
-            # only be re-found where it overlaps.
+            # only be re-found where it overlaps. So may a track that left the picture:
+            # whatever enters near where it left is another object.
             sim[parked] = iou[parked]
         return sim
 
@@ -79,7 +81,7 @@ class GatedIoU(BaseIoU):
         now, seen, after = self.now, self.last_seen, self.lost_after_s
         return np.array(
             [
-                t.tracker_id in self.parked
+                (t.tracker_id in self.parked or t.tracker_id in self.exited)
                 and (t.time_since_update > 1 or now - seen.get(int(t.tracker_id), now) > after)
                 for t in tracks
             ],
@@ -112,7 +114,14 @@ _EMPTY = TrackedBoxes(xyxy=np.zeros((0, 4), np.float32), track_id=np.zeros((0,),
 class BlobTracker:
     """ByteTrack over motion blobs, driven by exact source timestamps."""
 
-    def __init__(self, cfg: TrackConfig, frame_width: int, frame_interval_s: float = 0.04) -> None:
+    def __init__(
+        self,
+        cfg: TrackConfig,
+        frame_width: int,
+        frame_interval_s: float = 0.04,
+        frame_height: int | None = None,
+        edge_px: float = 0.0,
+    ) -> None:
         self.similarity = GatedIoU(speed_px_s=cfg.max_speed_frac * frame_width)
         # trackers expresses the lost buffer in 30 fps frames and converts it to
         # seconds when timestamps are given.
@@ -136,6 +145,10 @@ class BlobTracker:
         # Tracklets spawned but not yet given an id, keyed by object identity.
         self._unborn: dict[int, Birth] = {}
         self._origin: dict[int, tuple[np.ndarray, bool]] = {}  # first centre, has moved
+        # Frame edges, for tracks leaving the picture (none known without a height).
+        self._size = (float(frame_width), float(frame_height)) if frame_height else None
+        self._edge = float(edge_px)
+        self._centre: dict[int, np.ndarray] = {}  # last seen box centre of each track
 
     def update(self, xyxy: np.ndarray, time_s: float, tag: int = -1) -> TrackedBoxes:
         """Associate this frame's blobs (full-resolution xyxy) with tracks."""
@@ -174,9 +187,17 @@ class BlobTracker:
         for tid in ids:
             seen[int(tid)] = self.similarity.now
         parked = set()
+        self._centre = {k: v for k, v in self._centre.items() if k in live}
+        exited = {k for k in self.similarity.exited if k in live}
         for box, tid in zip(xyxy, ids):
             tid = int(tid)
             c = (box[:2] + box[2:]) / 2
+            prev = self._centre.get(tid)
+            self._centre[tid] = c
+            if prev is not None and self._leaving(box, c - prev):
+                exited.add(tid)
+            else:
+                exited.discard(tid)
             size = float((box[2:] - box[:2]).max())
             o = self._origin.setdefault(tid, (c, False))
             moved = o[1] or float(np.hypot(*(c - o[0]))) > size
@@ -185,6 +206,20 @@ class BlobTracker:
             if not moved:
                 parked.add(tid)
         self.similarity.parked = parked
+        self.similarity.exited = exited
+
+    def _leaving(self, box: np.ndarray, step: np.ndarray) -> bool:
+        """Whether a box touches a frame edge and its centre moved out through it."""
+        if self._size is None:
+            return False
+        w, h = self._size
+        e = self._edge
+        return bool(
+            (box[0] <= e and step[0] < 0)
+            or (box[2] >= w - e and step[0] > 0)
+            or (box[1] <= e and step[1] < 0)
+            or (box[3] >= h - e and step[1] > 0)
+        )
 
     def set_lost_seconds(self, seconds: float) -> None:
         """Stretch the lost buffer (e.g. for sparse trail-camera frames)."""
