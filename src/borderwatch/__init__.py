@@ -1,10 +1,6 @@
 """borderwatch: verifiable border-crossing counts from surveillance footage."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("borderwatch")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+unknown"
+# The one place the version is written; pyproject.toml reads it from here.
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]
