@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from borderwatch.config import LineConfig, ScanConfig, TrackConfig
-from borderwatch.scan.pipeline import Scanner
+from borderwatch.scan.pipeline import Scanner, _Memo
 from borderwatch.track import BlobTracker
 
 W, H = 640, 360
@@ -65,14 +65,13 @@ def _views(boxes: list[tuple[float, float, float, float]]) -> list[str]:
     """What the scanner makes of a track's boxes, one per frame."""
     sc = _scanner()
     out = []
-    from borderwatch.scan.pipeline import _Memo
-
     m = _Memo(0, 0, 0.0, np.zeros(2), 0)
     for k, b in enumerate(boxes):
         box = np.array(b, dtype=np.float64)
         pt = sc._ground_point(box)
         m.observed += 1
-        out.append(sc._view(m, box, pt, sc._is_cut(box), 0.04 * k))
+        left, top, right, bottom = sc._borders(box)
+        out.append(sc._view(m, box, pt, left or right or bottom, top, 0.04 * k))
     return out
 
 
@@ -92,8 +91,6 @@ def test_an_object_shrinking_with_distance_stays_whole():
 
 def test_a_box_merged_with_a_neighbour_takes_its_ground_from_its_own_edge():
     sc = _scanner()
-    from borderwatch.scan.pipeline import _Memo
-
     m = _Memo(0, 0, 0.0, np.zeros(2), 0)
     # Walks up at 2 px a frame; then a parked object below it joins its blob, whose
     # bottom stays at y = 260 while the top (the walker's head) goes on rising.
@@ -101,18 +98,21 @@ def test_a_box_merged_with_a_neighbour_takes_its_ground_from_its_own_edge():
     for k in range(8):
         box = np.array([300, 200 - 2 * k, 320, 250 - 2 * k], dtype=np.float64)
         m.observed += 1
-        assert sc._view(m, box, sc._ground_point(box), False, t) == "whole"
+        assert sc._view(m, box, sc._ground_point(box), False, False, t) == "whole"
         t += 0.04
     k = 12
     box = np.array([300, 200 - 2 * k, 320, 260], dtype=np.float64)
     m.observed += 1
-    assert sc._view(m, box, sc._ground_point(box), False, t + 0.16) == "merged"
+    assert sc._view(m, box, sc._ground_point(box), False, False, t + 0.16) == "merged"
     ground = sc._merged_ground(m, box, sc._ground_point(box), t + 0.16)
     true_bottom = 250 - 2 * k
     assert abs(ground[1] - (true_bottom - sc.motion.ground_bias)) <= 2.0
 
 
 def test_a_box_cut_by_the_top_border_keeps_its_ground_point():
-    # Entering from the top: the box grows from the border; none of it is "hidden".
-    boxes = [(300, 0, 320, 6 + 6 * k) for k in range(8)] + [(300, 2 * k, 320, 50 + 2 * k) for k in range(1, 6)]
-    assert "hidden" not in _views(boxes)
+    # Enters from the top (the box grows out of the border), walks down, turns and
+    # leaves through the top (the box shrinks into it). Its bottom is its own throughout.
+    entering = [(300, 0, 320, 6 + 6 * k) for k in range(8)]
+    walking = [(300, 2 * k, 320, 50 + 2 * k) for k in range(1, 8)]
+    leaving = [(300, 0, 320, 40 - 4 * k) for k in range(8)]
+    assert set(_views(entering + walking + leaving)) == {"whole"}

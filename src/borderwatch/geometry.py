@@ -161,3 +161,14 @@ def parse_points(text: str) -> np.ndarray:
     if len(pts) < 2:
         raise ConfigError(f"line {text!r}: needs at least two points")
     return np.array(pts, dtype=np.float64)
+
+
+def borders_touched(box: np.ndarray, width: float, height: float, margin: float) -> tuple[bool, bool, bool, bool]:
+    """Which frame borders an (x0, y0, x1, y1) box reaches, within ``margin`` px:
+    (left, top, right, bottom)."""
+    return (
+        bool(box[0] <= margin),
+        bool(box[1] <= margin),
+        bool(box[2] >= width - margin),
+        bool(box[3] >= height - margin),
+    )

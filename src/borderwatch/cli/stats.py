@@ -55,8 +55,9 @@ def open_store(db: Path | None, *, read_only: bool = False) -> Store:
     return Store(db, read_only=read_only)
 
 
-def _emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+def emit_json(obj: Any) -> None:
+    """Write ``obj`` to stdout as indented JSON (non-ASCII kept, e.g. en dashes)."""
+    sys.stdout.write(json.dumps(obj, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
 # ---------------------------------------------------------------------------- load
@@ -99,7 +100,7 @@ def load_command(
     with open_store(db) as store:
         results = store.load_many(files, source_urls=[source_url] * len(files), dataset=dataset)
         if as_json:
-            _emit_json({"store": str(store.path), "results": [r.to_dict() for r in results]})
+            emit_json({"store": str(store.path), "results": [r.to_dict() for r in results]})
             return
         for r in results:
             print(r.message)
@@ -124,7 +125,7 @@ def releases_command(
         rels = store.releases(dataset)
         current = {d: store.current_release(d) for d in {r.dataset for r in rels}}
         if as_json:
-            _emit_json(
+            emit_json(
                 {
                     "store": str(store.path),
                     "releases": [
@@ -207,7 +208,7 @@ def diff_command(
     with open_store(db, read_only=True) as store:
         d = store.diff(release_a, release_b)
     if as_json:
-        _emit_json(d.to_dict())
+        emit_json(d.to_dict())
         return
     _print_diff(d, limit)
 
@@ -332,7 +333,7 @@ def fetch_command(
             out["load"] = res.to_dict()
             out["store"] = str(store.path)
     if as_json:
-        _emit_json(out)
+        emit_json(out)
         return
     print(f"{got.path}: {got.size_bytes:,} bytes from {got.final_url}")
     print(f"sha256 {got.sha256}  (fetched {got.fetched_at}, {got.attempts} attempt(s); provenance beside the file)")

@@ -7,15 +7,14 @@ period and the months it covers; an incomplete period says so.
 
 from __future__ import annotations
 
-import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from ..errors import ConfigError
-from .stats import DbOption, JsonOption, open_store, stats_app
+from .stats import DbOption, JsonOption, emit_json, open_store, stats_app
 
 PeriodOption = Annotated[
     str,
@@ -62,8 +61,14 @@ ReleaseOption = Annotated[
 ]
 
 
-def _emit_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, default=str, ensure_ascii=False) + "\n")
+def _answer(db: Path | None, as_json: bool, query: Callable[..., Any], **options: Any) -> None:
+    """Run ``query`` on the store and show its table (or its JSON, naming the store)."""
+    with open_store(db, read_only=True) as store:
+        t = query(store.con, **options)
+    if as_json:
+        emit_json({**t.to_dict(), "store": str(store.path)})
+    else:
+        _print_table(t)
 
 
 def _by(text: str) -> list[str]:
@@ -167,23 +172,20 @@ def seizures_command(
     """Drug seizures (lb and events) by region, component, month, year ..."""
     from ..stats.query import seizures
 
-    with open_store(db, read_only=True) as store:
-        t = seizures(
-            store.con,
-            drug=drug,
-            by=_by(by),
-            period=period,
-            year=year,
-            end_month=end_month,
-            component=component,
-            land_only=land_only,
-            region=region or None,
-            release=release,
-        )
-    if as_json:
-        _emit_json({**t.to_dict(), "store": str(store.path)})
-    else:
-        _print_table(t)
+    _answer(
+        db,
+        as_json,
+        seizures,
+        drug=drug,
+        by=_by(by),
+        period=period,
+        year=year,
+        end_month=end_month,
+        component=component,
+        land_only=land_only,
+        region=region or None,
+        release=release,
+    )
 
 
 _ENCOUNTERS_EPILOG = """
@@ -231,24 +233,21 @@ def encounters_command(
     """Encounters by region, component, encounter type, month, year ..."""
     from ..stats.query import encounters
 
-    with open_store(db, read_only=True) as store:
-        t = encounters(
-            store.con,
-            dataset=dataset,
-            by=_by(by),
-            period=period,
-            year=year,
-            end_month=end_month,
-            component=component,
-            region=region or None,
-            encounter_type=encounter_type or None,
-            citizenship=citizenship,
-            release=release,
-        )
-    if as_json:
-        _emit_json({**t.to_dict(), "store": str(store.path)})
-    else:
-        _print_table(t)
+    _answer(
+        db,
+        as_json,
+        encounters,
+        dataset=dataset,
+        by=_by(by),
+        period=period,
+        year=year,
+        end_month=end_month,
+        component=component,
+        region=region or None,
+        encounter_type=encounter_type or None,
+        citizenship=citizenship,
+        release=release,
+    )
 
 
 _CHECK_EPILOG = """
@@ -294,7 +293,7 @@ def check_command(
     with open_store(db, read_only=True) as store:
         results = [evaluate_claim(store.con, c) for c in cf.claims]
     if as_json:
-        _emit_json(
+        emit_json(
             {
                 "file": str(claims_file),
                 "title": cf.title,

@@ -34,7 +34,7 @@ import os
 import tempfile
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -374,15 +374,22 @@ def _crossings(path: Path, tolerate: bool, notes: list[str]) -> list[tuple[Cross
     return out
 
 
-def _intervals_from_summary(cov: dict[str, Any], where: str) -> list[CauseInterval]:
-    raw = cov.get("impaired_intervals", [])
+def _objects(parent: dict[str, Any], key: str, where: str, sep: str = ": ") -> Iterator[tuple[str, dict[str, Any]]]:
+    """``parent[key]`` as a list of objects (absent: none), each with its place for errors
+    (``where`` + ``sep`` + ``key[i]``)."""
+    raw = parent.get(key) or []
     if not isinstance(raw, list):
-        raise ScanDirError(f"{where}.impaired_intervals: expected a list, got {type(raw).__name__}")
-    out = []
+        raise ScanDirError(f"{where}{sep}{key}: expected a list, got {type(raw).__name__}")
     for i, obj in enumerate(raw):
-        w = f"{where}.impaired_intervals[{i}]"
+        w = f"{where}{sep}{key}[{i}]"
         if not isinstance(obj, dict):
             raise ScanDirError(f"{w}: expected an object, got {obj!r}")
+        yield w, obj
+
+
+def _intervals_from_summary(cov: dict[str, Any], where: str) -> list[CauseInterval]:
+    out = []
+    for w, obj in _objects(cov, "impaired_intervals", where, sep="."):
         cause = str(_str(obj, "cause", w))
         s, e = _req(obj, "start_s", w), _req(obj, "end_s", w)
         if e < s:
@@ -404,14 +411,8 @@ def _cause_rank(cause: str) -> tuple[int, str]:
 
 
 def _undecodable(summary: dict[str, Any], where: str) -> list[tuple[float, float]]:
-    raw = summary.get("undecodable") or []
-    if not isinstance(raw, list):
-        raise ScanDirError(f"{where}: 'undecodable' must be a list")
     out = []
-    for i, g in enumerate(raw):
-        w = f"{where}: undecodable[{i}]"
-        if not isinstance(g, dict):
-            raise ScanDirError(f"{w}: expected an object, got {g!r}")
+    for w, g in _objects(summary, "undecodable", where):
         s, e = _req(g, "start_s", w), _req(g, "end_s", w)
         if e > s:
             out.append((s, e))
@@ -419,14 +420,8 @@ def _undecodable(summary: dict[str, Any], where: str) -> list[tuple[float, float
 
 
 def _lines(summary: dict[str, Any], where: str) -> list[LineView]:
-    raw = summary.get("lines") or []
-    if not isinstance(raw, list):
-        raise ScanDirError(f"{where}: 'lines' must be a list")
     out = []
-    for i, ln in enumerate(raw):
-        w = f"{where}: lines[{i}]"
-        if not isinstance(ln, dict):
-            raise ScanDirError(f"{w}: expected an object, got {ln!r}")
+    for w, ln in _objects(summary, "lines", where):
         sides = ln.get("sides")
         pair = None
         if isinstance(sides, list) and len(sides) == 2 and all(isinstance(s, str) for s in sides):

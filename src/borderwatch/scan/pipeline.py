@@ -21,7 +21,7 @@ from .. import __version__
 from ..config import ScanConfig
 from ..cross import CrossEvent, LineCounter
 from ..detect.motion import MotionDetector
-from ..geometry import Polyline
+from ..geometry import Polyline, borders_touched
 from ..errors import SourceUnreadable
 from ..health import HealthMonitor
 from ..io import open_source
@@ -66,10 +66,8 @@ class _Memo:
     gaps_seen: int
     last_index: int = 0  # frame index of the last observation
     observed: int = 1
-    height: float = 0.0  # usual box height: median of the last whole (uncut, unhidden) views
-    heights: deque[float] = field(default_factory=lambda: deque(maxlen=HEIGHT_VIEWS))
-    aspect: float = 0.0  # usual height / width, likewise
-    aspects: deque[float] = field(default_factory=lambda: deque(maxlen=HEIGHT_VIEWS))
+    # (height, height / width) of the last whole (uncut, unhidden) views; see _usual
+    views: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=HEIGHT_VIEWS))
     unfed: bool = False  # an observation since the last one shown to the counters was unreliable
     odd_since: float | None = None  # since when the box has been short or tall, and steady
     odd_h: float = 0.0  # its height then
@@ -79,6 +77,15 @@ class _Memo:
     velocity: float = 0.0  # px/s of the ground point
     # Observations not yet written to tracks.jsonl: [time_s, x0, y0, x1, y1].
     path: list[list[float]] = field(default_factory=list)
+
+
+def _usual(views: deque[tuple[float, float]]) -> tuple[float, float]:
+    """A track's usual box height and height/width ratio (0, 0 before any whole view):
+    the lower middle of its recent whole views, so that a wrong call errs towards "whole"."""
+    if not views:
+        return 0.0, 0.0
+    k = (len(views) - 1) // 2
+    return sorted(v[0] for v in views)[k], sorted(v[1] for v in views)[k]
 
 
 @dataclass
@@ -171,8 +178,9 @@ class Scanner:
                 self._log_track(tid, m, final=False)
             # A box cut by the left, right or bottom border, or partly hidden, has no
             # reliable ground point: it moves the track but is not shown to the counters.
-            cut = self._is_cut(box)
-            view = self._view(m, box, pt, cut, frame.time_s)
+            left, top, right, bottom = self._borders(box)
+            cut = left or right or bottom
+            view = self._view(m, box, pt, cut, top, frame.time_s)
             if view == "merged":
                 pt = self._merged_ground(m, box, pt, frame.time_s)
             reliable = not cut and view != "hidden"
@@ -222,43 +230,38 @@ class Scanner:
         m.observed += 1
         return m, gap
 
-    def _view(self, m: _Memo, box: np.ndarray, pt: np.ndarray, cut: bool, now: float) -> str:
-        """How much of the object the box shows, against the track's usual height.
+    def _view(self, m: _Memo, box: np.ndarray, pt: np.ndarray, cut: bool, top_cut: bool, now: float) -> str:
+        """How much of the object the box shows, against the track's usual height and shape.
 
         ``"hidden"``: shorter (a bush in front of the legs; the bottom may be the bush's
         edge). ``"merged"``: much taller (the object and a neighbour in one blob).
         ``"whole"``: neither; such views keep the usual height and the track's motion
-        up to date.
+        up to date. A box cut by the top border (``top_cut``) has its true bottom, but
+        not its height or shape: it is whole, and teaches neither.
         """
         h, w = float(box[3] - box[1]), max(1.0, float(box[2] - box[0]))
-        # A box cut by the top border has its true bottom, but not its height or shape.
-        top_cut = bool(box[1] <= self.motion.edge_px)
-        known = m.observed > 3 and m.height > 0 and not top_cut
+        height, aspect = _usual(m.views)
+        known = m.observed > 3 and height > 0 and not top_cut
         # Only a change of shape counts: a box that shrinks or grows whole is the
         # object moving away or closer (perspective), not a part of it hidden or added.
-        short = known and h < HIDDEN_FRAC * m.height and h / w < HIDDEN_FRAC * m.aspect
-        tall = known and h > MERGED_FRAC * m.height and h / w > MERGED_FRAC * m.aspect
+        short = known and h < HIDDEN_FRAC * height and h / w < HIDDEN_FRAC * aspect
+        tall = known and h > MERGED_FRAC * height and h / w > MERGED_FRAC * aspect
         if not (short or tall):
             m.odd_since = None
-        elif m.odd_since is None or abs(h - m.odd_h) > 0.1 * max(h, m.height):
+        elif m.odd_since is None or abs(h - m.odd_h) > 0.1 * max(h, height):
             # The visible part still grows or shrinks: passing an occluder or a neighbour.
             m.odd_since, m.odd_h = now, h
         elif now - m.odd_since > HIDDEN_MAX_S:
             # A new steady height (two merged blobs split, the object turned): re-learn.
             short = tall = False
             m.odd_since = None
-            m.heights.clear()
-            m.aspects.clear()
+            m.views.clear()
         if short:
             return "hidden"
         if tall:
             return "merged"
         if not (cut or top_cut):
-            m.heights.append(h)
-            m.aspects.append(h / w)
-            # The lower middle of an even count: a wrong call errs towards "whole".
-            m.height = sorted(m.heights)[(len(m.heights) - 1) // 2]
-            m.aspect = sorted(m.aspects)[(len(m.aspects) - 1) // 2]
+            m.views.append((h, h / w))
         if not cut:
             if m.whole_t is not None and now > m.whole_t:
                 v = (pt - m.whole_pt) / (now - m.whole_t)
@@ -276,7 +279,7 @@ class Scanner:
         if m.whole_t is None or m.whole_v is None:
             return pt
         expected = m.whole_pt[1] + m.whole_v[1] * (now - m.whole_t)
-        from_top = float(box[1]) + m.height - self.motion.ground_bias
+        from_top = float(box[1]) + _usual(m.views)[0] - self.motion.ground_bias
         if abs(from_top - expected) < abs(float(pt[1]) - expected):
             return np.array([pt[0], from_top], dtype=np.float64)
         return pt
@@ -285,9 +288,14 @@ class Scanner:
         """Ground-contact point of a motion box: its bottom centre, unbiased."""
         return np.array([(box[0] + box[2]) / 2.0, box[3] - self.motion.ground_bias], dtype=np.float64)
 
+    def _borders(self, box: np.ndarray) -> tuple[bool, bool, bool, bool]:
+        """Which frame borders the box reaches: (left, top, right, bottom)."""
+        return borders_touched(box, self.width, self.height, self.motion.edge_px)
+
     def _is_cut(self, box: np.ndarray) -> bool:
-        e = self.motion.edge_px
-        return bool(box[0] <= e or box[2] >= self.width - e or box[3] >= self.height - e)
+        """Cut by the left, right or bottom border: its ground point is not its own."""
+        left, _, right, bottom = self._borders(box)
+        return left or right or bottom
 
     def _idle_dt(self) -> float:
         """Source time covered by one idle stride (plus one frame)."""

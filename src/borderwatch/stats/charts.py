@@ -97,6 +97,16 @@ def _incomplete(plans: Sequence[q.Plan]) -> str:
     return ("Incomplete fiscal years: " + "; ".join(dict.fromkeys(notes)) + ".") if notes else ""
 
 
+def _caption(plan: q.Plan, definition: str, note: str) -> str:
+    """Sources, incomplete years, the definition and the location caveat, in one line."""
+    return " ".join(x for x in (_sources([plan]), _incomplete([plan]), definition, note) if x)
+
+
+def _region_rank(name: object) -> int:
+    """Sort key: Southwest, then Northern, then the rest."""
+    return ["southwest", "north", "other"].index(q.region_key(str(name)) or "other")
+
+
 def _series_table(
     t: q.Table, plan: q.Plan, keys: Sequence[str], value: str
 ) -> tuple[list[date], dict[tuple[Any, ...], list[float | None]]]:
@@ -167,7 +177,7 @@ def seizures_chart(
     )
     plan = _plan_of(view, t, q.SEIZURES, period, year, end_month, release)
     months, data = _series_table(t, plan, ["region"], "lbs")
-    regions = sorted(data, key=lambda k: ["southwest", "north", "other"].index(q.region_key(str(k[0])) or "other"))
+    regions = sorted(data, key=lambda k: _region_rank(k[0]))
     series = [
         Series(
             f"{region_display(r[0])} — {sum(v or 0 for v in data[r]):,.1f} lb",
@@ -183,16 +193,7 @@ def seizures_chart(
         panels.append(Panel(f"{region_display(r[0])} alone (own scale)", "lb per month", [s], height=0.8))
     title = f"{drug_name} seized by CBP per month, by border region"
     sub = f"{t.definition['what']}; {plan.period.label}"
-    caption = " ".join(
-        x
-        for x in [
-            _sources([plan]),
-            _incomplete([plan]),
-            f"Definition: {t.definition['what']}, by month of seizure.",
-            q.LOCATION_NOTE,
-        ]
-        if x
-    )
+    caption = _caption(plan, f"Definition: {t.definition['what']}, by month of seizure.", q.LOCATION_NOTE)
     return _draw(out, f, title, sub, panels, caption)
 
 
@@ -285,16 +286,7 @@ def share_chart(
     title = f"{region_name}'s share of {what}"
     sub = f"{side.describe()}; rolling 12 months and fiscal years (bars: share of nationwide per fiscal year)"
     note = q.LOCATION_NOTE if dataset == q.SEIZURES else q.ENCOUNTER_LOCATION_NOTE
-    caption = " ".join(
-        x
-        for x in [
-            _sources([plan]),
-            _incomplete([plan]),
-            f"Definition: {side.describe()}; numerator {region_name}.",
-            note,
-        ]
-        if x
-    )
+    caption = _caption(plan, f"Definition: {side.describe()}; numerator {region_name}.", note)
     return _draw(out, f, title, sub, [panel], caption)
 
 
@@ -327,9 +319,7 @@ def encounters_chart(
     ds = t.definition["dataset"]
     plan = _plan_of(view, t, ds, period, year, end_month, release)
     months, data = _series_table(t, plan, ["region", "component"], "encounters")
-    regions = sorted(
-        {k[0] for k in data}, key=lambda r: ["southwest", "north", "other"].index(q.region_key(str(r)) or "other")
-    )
+    regions = sorted({k[0] for k in data}, key=_region_rank)
     all_series: list[Series] = []
     panels: list[Panel] = []
     for i, r in enumerate(regions):
@@ -353,16 +343,7 @@ def encounters_chart(
         panels[0].height = 1.4
     title = f"{q.DATASET_TITLES[ds]}: encounters per month by region and component"
     sub = f"{t.definition['what']}; {plan.period.label}"
-    caption = " ".join(
-        x
-        for x in [
-            _sources([plan]),
-            _incomplete([plan]),
-            f"Definition: {t.definition['what']}, by month.",
-            q.ENCOUNTER_LOCATION_NOTE,
-        ]
-        if x
-    )
+    caption = _caption(plan, f"Definition: {t.definition['what']}, by month.", q.ENCOUNTER_LOCATION_NOTE)
     return _draw(out, f, title, sub, panels, caption)
 
 

@@ -31,6 +31,7 @@ from trackers.utils.iou import BaseIoU, IoU
 from trackers.utils.state_representations import XCYCSRStateEstimator
 
 from ..config import TrackConfig
+from ..geometry import borders_touched
 
 
 class GatedIoU(BaseIoU):
@@ -212,13 +213,9 @@ class BlobTracker:
         """Whether a box touches a frame edge and its centre moved out through it."""
         if self._size is None:
             return False
-        w, h = self._size
-        e = self._edge
+        left, top, right, bottom = borders_touched(box, *self._size, self._edge)
         return bool(
-            (box[0] <= e and step[0] < 0)
-            or (box[2] >= w - e and step[0] > 0)
-            or (box[1] <= e and step[1] < 0)
-            or (box[3] >= h - e and step[1] > 0)
+            (left and step[0] < 0) or (right and step[0] > 0) or (top and step[1] < 0) or (bottom and step[1] > 0)
         )
 
     def set_lost_seconds(self, seconds: float) -> None:
