@@ -156,3 +156,21 @@ def test_one_crossing_per_traversal(x, y0, y1, n, wobble):
 def test_loitering_on_the_line_never_counts(x, wobble):
     path = [(x, 20.0), (x, 40.0)] + [(x, 50.0 + w) for w in wobble] + [(x, 40.0), (x, 20.0)]
     assert feed(LineCounter(H_LINE, 3.0, 1), path) == []
+
+
+def test_a_crossing_timed_into_unseen_frames_is_inferred():
+    # Walks down across y = 50 at 2 px a frame; frame 4 was lost (frame 5 comes after a
+    # gap). The hit is seen (frames 5 -> 6), but the fit over the steady approach puts
+    # the instant between frames 3 and 5, in the unseen frame: the time is a guess.
+    c = LineCounter(H_LINE, strip_px=1.0)
+    ys = {0: 40.0, 1: 42.0, 2: 44.0, 3: 46.0, 5: 49.8, 6: 52.5, 7: 56.0, 8: 58.0}
+    events = [e for f, y in ys.items() for e in c.update(1, f, f * 0.04, (30.0, y), gap=(f == 5))]
+    (ev,) = events
+    assert ev.time_estimate_s < 5 * 0.04
+    assert ev.inferred
+    # Control: the same walk with every frame seen is not inferred.
+    c = LineCounter(H_LINE, strip_px=1.0)
+    ys[4] = 48.0
+    events = [e for f, y in sorted(ys.items()) for e in c.update(1, f, f * 0.04, (30.0, y))]
+    (ev,) = events
+    assert not ev.inferred

@@ -18,7 +18,8 @@ Rule (see docs/architecture.md, "How a crossing is decided"):
   box edges are quantised by the analysis grid, and a slow walker's bottom edge moves
   by less than one quantum per frame, so one raw observation can be a few frames off.
   The reported frame is the first frame strictly after the fitted instant (interpolated
-  over unseen frames when the touch spans a gap).
+  over unseen frames when the touch spans a gap). A fitted instant among unseen frames
+  makes the crossing *inferred*, like a touch across them.
 * Crossings of a track that is not yet confirmed (fewer than ``min_hits``
   observations) are held back and released on confirmation, or dropped with the track.
 
@@ -66,7 +67,8 @@ _FIT_EACH_SIDE = 4
 
 @dataclass
 class _TrackState:
-    hist: deque[tuple[int, float, float]] = field(default_factory=lambda: deque(maxlen=3 * _FIT_EACH_SIDE))
+    # (frame, time_s, signed distance, unseen frames before it) of recent observations
+    hist: deque[tuple[int, float, float, bool]] = field(default_factory=lambda: deque(maxlen=3 * _FIT_EACH_SIDE))
     hits: int = 0
     anchor: int = ON_LINE
     last_point: np.ndarray | None = None
@@ -115,7 +117,7 @@ class LineCounter:
                     inferred=gap,
                 )
         side = int(self.line.side(p, self.strip_px))
-        st.hist.append((frame, time_s, float(self.line.signed_distance(p))))
+        st.hist.append((frame, time_s, float(self.line.signed_distance(p)), gap))
         if side != ON_LINE:
             if st.anchor == ON_LINE:
                 st.touch = None
@@ -156,8 +158,12 @@ class LineCounter:
         return float(abs(self.line.signed_distance(np.asarray(point, dtype=np.float64))))
 
 
-def _refine(hit: _Hit, hist: deque[tuple[int, float, float]], to_side: int) -> _Hit:
-    """The hit re-timed by a linear fit of signed distance over time (see module doc)."""
+def _refine(hit: _Hit, hist: deque[tuple[int, float, float, bool]], to_side: int) -> _Hit:
+    """The hit re-timed by a linear fit of signed distance over time (see module doc).
+
+    A fitted instant that falls between two observations with unseen frames between
+    them makes the crossing *inferred*, even when the hit itself was seen.
+    """
     obs = list(hist)
     k = next((i for i, o in enumerate(obs) if o[0] == hit.frame), None)
     if k is None or k == 0:
@@ -176,11 +182,11 @@ def _refine(hit: _Hit, hist: deque[tuple[int, float, float]], to_side: int) -> _
     lo_t, hi_t = obs[k - 1][1], hit.time_s
     span = hi_t - lo_t
     t_star = min(max(t_star, lo_t - span), hi_t + span)
-    for (f_i, t_i, _), (f_j, t_j, _) in zip(win, win[1:]):
+    for (f_i, t_i, _, _), (f_j, t_j, _, unseen) in zip(win, win[1:]):
         if t_i <= t_star < t_j:
             # The first frame strictly after the fitted instant (on the line is not past it).
             u = (t_star - t_i) / (t_j - t_i)
             frame = min(f_j, f_i + 1 + math.floor(u * (f_j - f_i) + 1e-9))
             time_s = t_i + (frame - f_i) / (f_j - f_i) * (t_j - t_i) if f_j > f_i else t_j
-            return _Hit(frame, time_s, float(t_star), hit.point, hit.inferred)
+            return _Hit(frame, time_s, float(t_star), hit.point, hit.inferred or unseen)
     return hit

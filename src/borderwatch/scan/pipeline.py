@@ -53,6 +53,14 @@ MERGED_FRAC = 1.25
 # The usual height is the median of this many recent whole views (one odd first box,
 # such as a motion-smeared entry, does not set it).
 HEIGHT_VIEWS = 5
+# Where a partial box's object stands is predicted by a straight-line fit over this many
+# recent ground points (a fit, not the last step: box edges move in whole analysis
+# samples, so one step's speed is coarse).
+GROUND_FIT_POINTS = 8
+# A partial view's ground point is used for crossings only when one of its two readings
+# (box bottom, or box top plus the usual height) is within this share of the usual height
+# of the prediction, and the other reading is at least twice as far off.
+PLACE_TOL_FRAC = 0.15
 
 
 @dataclass
@@ -71,9 +79,8 @@ class _Memo:
     unfed: bool = False  # an observation since the last one shown to the counters was unreliable
     odd_since: float | None = None  # since when the box has been short or tall, and steady
     odd_h: float = 0.0  # its height then
-    whole_t: float | None = None  # time and ground point of the last whole view
-    whole_pt: np.ndarray = field(default_factory=lambda: np.zeros(2))
-    whole_v: np.ndarray | None = None  # ground velocity over whole views, px/s
+    # (time, ground y) of recent whole views and of partial views placed by prediction
+    ground: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=GROUND_FIT_POINTS))
     velocity: float = 0.0  # px/s of the ground point
     # Observations not yet written to tracks.jsonl: [time_s, x0, y0, x1, y1].
     path: list[list[float]] = field(default_factory=list)
@@ -181,9 +188,22 @@ class Scanner:
             left, top, right, bottom = self._borders(box)
             cut = left or right or bottom
             view = self._view(m, box, pt, cut, top, frame.time_s)
-            if view == "merged":
-                pt = self._merged_ground(m, box, pt, frame.time_s)
-            reliable = not cut and view != "hidden"
+            reliable = not cut
+            if view != "whole" and not cut:
+                placed_pt, clear = self._place(m, box, pt, frame.time_s)
+                if clear or view == "merged":
+                    pt = placed_pt
+                # A merged box always shows the object's own top or bottom. A short one
+                # of the usual shape shows its bottom unless clearly placed otherwise,
+                # but only while the track's motion is known: one coming out from behind
+                # a bush may still have its feet hidden. A hidden one may show neither
+                # end (only its middle), so it counts only when clearly placed.
+                if view == "short":
+                    reliable = clear is not None
+                elif view == "hidden":
+                    reliable = bool(clear)
+                if reliable and (clear or view == "short"):
+                    m.ground.append((frame.time_s, float(pt[1])))
             if reliable:
                 gap, m.unfed = gap or m.unfed, False
             else:
@@ -233,19 +253,20 @@ class Scanner:
     def _view(self, m: _Memo, box: np.ndarray, pt: np.ndarray, cut: bool, top_cut: bool, now: float) -> str:
         """How much of the object the box shows, against the track's usual height and shape.
 
-        ``"hidden"``: shorter (a bush in front of the legs; the bottom may be the bush's
-        edge). ``"merged"``: much taller (the object and a neighbour in one blob).
-        ``"whole"``: neither; such views keep the usual height and the track's motion
-        up to date. A box cut by the top border (``top_cut``) has its true bottom, but
-        not its height or shape: it is whole, and teaches neither.
+        ``"hidden"``: shorter and of another shape (a bush in front of the legs; the
+        bottom may be the bush's edge). ``"short"``: shorter but of the usual shape: the
+        object moving away (perspective), or a walker's torso whose legs are hidden (the
+        legs' stride makes a walker's width vary as much as that). ``"merged"``: much
+        taller (the object and a neighbour in one blob). ``"whole"``: none of these; only
+        whole views keep the usual height and the track's motion up to date. A box cut
+        by the top border (``top_cut``) has its true bottom, but not its height or shape:
+        it is whole, and teaches neither.
         """
         h, w = float(box[3] - box[1]), max(1.0, float(box[2] - box[0]))
         height, aspect = _usual(m.views)
         known = m.observed > 3 and height > 0 and not top_cut
-        # Only a change of shape counts: a box that shrinks or grows whole is the
-        # object moving away or closer (perspective), not a part of it hidden or added.
-        short = known and h < HIDDEN_FRAC * height and h / w < HIDDEN_FRAC * aspect
-        tall = known and h > MERGED_FRAC * height and h / w > MERGED_FRAC * aspect
+        short = known and h < HIDDEN_FRAC * height
+        tall = known and h > MERGED_FRAC * height
         if not (short or tall):
             m.odd_since = None
         elif m.odd_since is None or abs(h - m.odd_h) > 0.1 * max(h, height):
@@ -257,32 +278,45 @@ class Scanner:
             m.odd_since = None
             m.views.clear()
         if short:
-            return "hidden"
+            return "hidden" if h / w < HIDDEN_FRAC * aspect else "short"
         if tall:
             return "merged"
         if not (cut or top_cut):
             m.views.append((h, h / w))
         if not cut:
-            if m.whole_t is not None and now > m.whole_t:
-                v = (pt - m.whole_pt) / (now - m.whole_t)
-                m.whole_v = v if m.whole_v is None else 0.5 * m.whole_v + 0.5 * v
-            m.whole_t, m.whole_pt = now, pt
+            m.ground.append((now, float(pt[1])))
         return "whole"
 
-    def _merged_ground(self, m: _Memo, box: np.ndarray, pt: np.ndarray, now: float) -> np.ndarray:
-        """The ground point of an object merged with a neighbour into one taller box.
+    def _place(self, m: _Memo, box: np.ndarray, pt: np.ndarray, now: float) -> tuple[np.ndarray, bool | None]:
+        """The ground point of an object its box shows only part of, or more than.
 
-        One of the box's top and bottom edges is the object's own. Its ground point is
-        either the box bottom or the box top plus its usual height: the one nearer to
-        where the track's last whole views say it is now.
+        One of the box's top and bottom edges is usually the object's own: the bottom
+        when a bush hides its head or a neighbour joins it from above, the top when its
+        legs are hidden or a neighbour joins it from below. Its ground point is then the
+        box bottom or the box top plus its usual height: the one nearer to where the
+        track's recent ground points say it is now.
+
+        Returns that point and whether the choice is clear (the nearer reading close to
+        the prediction, the other far off), or None when there is no prediction to go
+        by (too few recent points, or the object unseen for longer than they span, as
+        when it comes out from behind a bush).
         """
-        if m.whole_t is None or m.whole_v is None:
-            return pt
-        expected = m.whole_pt[1] + m.whole_v[1] * (now - m.whole_t)
-        from_top = float(box[1]) + _usual(m.views)[0] - self.motion.ground_bias
-        if abs(from_top - expected) < abs(float(pt[1]) - expected):
-            return np.array([pt[0], from_top], dtype=np.float64)
-        return pt
+        if len(m.ground) < 3:
+            return pt, None
+        ts = np.fromiter((g[0] for g in m.ground), np.float64, len(m.ground))
+        ys = np.fromiter((g[1] for g in m.ground), np.float64, len(m.ground))
+        # A prediction reaching further ahead than the points it is fitted on is a guess.
+        if not 0 < now - ts[-1] <= ts[-1] - ts[0]:
+            return pt, None
+        slope, icept = np.polyfit(ts - ts[-1], ys, 1)
+        expected = icept + slope * (now - ts[-1])
+        height = _usual(m.views)[0]
+        from_top = float(box[1]) + height - self.motion.ground_bias
+        err_top, err_bottom = abs(from_top - expected), abs(float(pt[1]) - expected)
+        near, far = min(err_top, err_bottom), max(err_top, err_bottom)
+        if err_top < err_bottom:
+            pt = np.array([pt[0], from_top], dtype=np.float64)
+        return pt, bool(near <= PLACE_TOL_FRAC * height and far >= 2.0 * near)
 
     def _ground_point(self, box: np.ndarray) -> np.ndarray:
         """Ground-contact point of a motion box: its bottom centre, unbiased."""
