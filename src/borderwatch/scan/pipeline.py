@@ -202,7 +202,10 @@ class Scanner:
                     reliable = clear is not None
                 elif view == "hidden":
                     reliable = bool(clear)
-                if reliable and (clear or view == "short"):
+                # Placed hidden boxes do not join the recent ground points: a walker
+                # seen only between two bushes has both edges pinned, and the fit would
+                # follow the pinned edge and hold him still.
+                if reliable and (view == "short" or (clear and view == "merged")):
                     m.ground.append((frame.time_s, float(pt[1])))
             if reliable:
                 gap, m.unfed = gap or m.unfed, False
