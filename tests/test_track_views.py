@@ -136,12 +136,11 @@ def test_no_placing_by_a_prediction_older_than_its_evidence():
     # bush, neither end of the box is trusted by guesswork.
     sc = _scanner()
     m = _Memo(0, 0, 0.0, np.zeros(2), 0)
-    t = _walk_up(sc, m, 8)
+    _walk_up(sc, m, 8)  # seen for 0.28 s, then 2.1 s out of sight
     k = 60
     box = np.array([300, 250 - 2 * k - 50, 320, 250 - 2 * k - 10], dtype=np.float64)
     _, clear = sc._place(m, box, sc._ground_point(box), 0.04 * k)
     assert clear is None
-    assert t < 0.04 * k
 
 
 def test_a_box_merged_with_a_neighbour_takes_its_ground_from_its_own_edge():

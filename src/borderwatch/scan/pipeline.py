@@ -79,7 +79,8 @@ class _Memo:
     unfed: bool = False  # an observation since the last one shown to the counters was unreliable
     odd_since: float | None = None  # since when the box has been short or tall, and steady
     odd_h: float = 0.0  # its height then
-    # (time, ground y) of recent whole views and of partial views placed by prediction
+    # (time, ground y) of recent whole views, short views used and clearly placed merged
+    # boxes: what _place fits its prediction on
     ground: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=GROUND_FIT_POINTS))
     velocity: float = 0.0  # px/s of the ground point
     # Observations not yet written to tracks.jsonl: [time_s, x0, y0, x1, y1].
@@ -261,7 +262,8 @@ class Scanner:
         object moving away (perspective), or a walker's torso whose legs are hidden (the
         legs' stride makes a walker's width vary as much as that). ``"merged"``: much
         taller (the object and a neighbour in one blob). ``"whole"``: none of these; only
-        whole views keep the usual height and the track's motion up to date. A box cut
+        whole views teach the usual height and shape, and add their ground point to the
+        track's recent ones (the caller adds those of other views it uses). A box cut
         by the top border (``top_cut``) has its true bottom, but not its height or shape:
         it is whole, and teaches neither.
         """
