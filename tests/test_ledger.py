@@ -574,3 +574,19 @@ def test_segments_are_matched_to_their_sources(clip: Path, tmp_path: Path, synth
     cut = _remux(seg2, tmp_path / "cut2.mkv", skip=lambda i: owner[i] == 1)
     [m] = [m for m in verify_sources(recs, [cut]) if m.problem]
     assert (m.kind, m.gop, m.start_s) == ("missing", 1, pytest.approx(7.0))
+
+
+def test_sei_recovery_point_is_found_among_other_messages():
+    from borderwatch.ledger.gop import _sei_recovery_point
+
+    def sei(*messages: tuple[int, bytes]) -> memoryview:
+        body = b""
+        for ptype, payload in messages:
+            body += b"\xff" * (ptype // 255) + bytes([ptype % 255])
+            body += b"\xff" * (len(payload) // 255) + bytes([len(payload) % 255]) + payload
+        return memoryview(b"\x06" + body + b"\x80")
+
+    assert _sei_recovery_point(sei((5, b"x" * 300), (6, b"\x80\x00")))  # after a 300-byte user message
+    assert not _sei_recovery_point(sei((5, b"x" * 20)))
+    assert not _sei_recovery_point(sei((260, b"abc")))  # type 260 is coded 0xFF 0x05, not 6
+    assert not _sei_recovery_point(memoryview(b"\x06\x05\xff"))  # cut inside the size

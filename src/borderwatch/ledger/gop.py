@@ -125,28 +125,28 @@ def split_annexb(data: bytes) -> list[tuple[int, int]]:
 def _sei_recovery_point(nal: memoryview) -> bool:
     """Whether an H.264 SEI NAL unit carries a recovery point message (payload type 6)."""
     rbsp = bytes(nal[1:]).replace(b"\x00\x00\x03", b"\x00\x00")
-    pos, n = 0, len(rbsp)
-    while pos < n and rbsp[pos] != 0x80:
-        ptype = 0
-        while pos < n and rbsp[pos] == 0xFF:
-            ptype += 255
-            pos += 1
-        if pos >= n:
+    pos = 0
+    while pos < len(rbsp) and rbsp[pos] != 0x80:
+        ptype, pos = _sei_number(rbsp, pos)
+        psize, pos = _sei_number(rbsp, pos)
+        if ptype is None or psize is None:
             return False
-        ptype += rbsp[pos]
-        pos += 1
-        psize = 0
-        while pos < n and rbsp[pos] == 0xFF:
-            psize += 255
-            pos += 1
-        if pos >= n:
-            return False
-        psize += rbsp[pos]
-        pos += 1
         if ptype == 6:
             return True
         pos += psize
     return False
+
+
+def _sei_number(rbsp: bytes, pos: int) -> tuple[int | None, int]:
+    """An SEI payload type or size at ``pos`` (0xFF bytes of 255, then the rest) and the
+    position after it; None when the data ends first."""
+    value, n = 0, len(rbsp)
+    while pos < n and rbsp[pos] == 0xFF:
+        value += 255
+        pos += 1
+    if pos >= n:
+        return None, pos
+    return value + rbsp[pos], pos + 1
 
 
 class GopHasher:
