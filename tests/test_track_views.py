@@ -102,33 +102,39 @@ def _walk_up(sc: Scanner, m: _Memo, frames: int, bottom0: float = 250.0) -> floa
     return t
 
 
-def test_a_walker_whose_head_a_bush_hides_keeps_its_feet_as_ground():
+def _after_walk(box: tuple[float, float, float, float], dt: float, true_bottom: float) -> tuple[str, np.ndarray, bool | None, float]:
+    """A box seen ``dt`` s after the walk of :func:`_walk_up` (8 frames): its view, the
+    placed ground point, whether the placing is clear, and the ground y of a walker
+    whose feet are at ``true_bottom``."""
     sc = _scanner()
     m = _Memo(0, 0, 0.0, np.zeros(2), 0)
     t = _walk_up(sc, m, 8)
-    # The bush's lower edge at y = 212 hides the head; the feet go on rising.
-    k = 10
-    box = np.array([300, 212, 320, 250 - 2 * k], dtype=np.float64)
+    b = np.array(box, dtype=np.float64)
     m.observed += 1
-    assert sc._view(m, box, sc._ground_point(box), False, False, t + 0.04) == "hidden"
-    ground, clear = sc._place(m, box, sc._ground_point(box), t + 0.04)
-    assert clear is True
-    assert abs(ground[1] - (250 - 2 * k - sc.motion.ground_bias)) <= 1.0
+    view = sc._view(m, b, sc._ground_point(b), False, False, t + dt)
+    ground, clear = sc._place(m, b, sc._ground_point(b), t + dt)
+    return view, ground, clear, true_bottom - sc.motion.ground_bias
+
+
+def test_a_walker_whose_head_a_bush_hides_keeps_its_feet_as_ground():
+    # The bush's lower edge at y = 212 hides the head; the feet go on rising.
+    view, ground, clear, truth = _after_walk((300, 212, 320, 230), 0.04, 230)
+    assert view == "hidden" and clear is True
+    assert abs(ground[1] - truth) <= 1.0
 
 
 def test_a_walker_whose_legs_a_bush_hides_is_placed_by_its_head():
-    sc = _scanner()
-    m = _Memo(0, 0, 0.0, np.zeros(2), 0)
-    t = _walk_up(sc, m, 8)
     # The bush's top edge at y = 222 hides the legs; the head goes on rising.
-    k = 10
-    true_bottom = 250 - 2 * k
-    box = np.array([300, true_bottom - 50, 320, 222], dtype=np.float64)
-    m.observed += 1
-    assert sc._view(m, box, sc._ground_point(box), False, False, t + 0.04) == "hidden"
-    ground, clear = sc._place(m, box, sc._ground_point(box), t + 0.04)
-    assert clear is True
-    assert abs(ground[1] - (true_bottom - sc.motion.ground_bias)) <= 1.0
+    view, ground, clear, truth = _after_walk((300, 180, 320, 222), 0.04, 230)
+    assert view == "hidden" and clear is True
+    assert abs(ground[1] - truth) <= 1.0
+
+
+def test_a_box_showing_only_the_middle_is_not_placed():
+    # Bushes above and below: only the torso between y = 200 and 215 shows. Neither the
+    # box bottom nor its top plus the usual height is where the walker stands.
+    view, _, clear, _ = _after_walk((300, 200, 320, 215), 0.04, 230)
+    assert view == "hidden" and clear is False
 
 
 def test_no_placing_by_a_prediction_older_than_its_evidence():
@@ -144,23 +150,11 @@ def test_no_placing_by_a_prediction_older_than_its_evidence():
 
 
 def test_a_box_merged_with_a_neighbour_takes_its_ground_from_its_own_edge():
-    sc = _scanner()
-    m = _Memo(0, 0, 0.0, np.zeros(2), 0)
     # Walks up at 2 px a frame; then a parked object below it joins its blob, whose
     # bottom stays at y = 260 while the top (the walker's head) goes on rising.
-    t = 0.0
-    for k in range(8):
-        box = np.array([300, 200 - 2 * k, 320, 250 - 2 * k], dtype=np.float64)
-        m.observed += 1
-        assert sc._view(m, box, sc._ground_point(box), False, False, t) == "whole"
-        t += 0.04
-    k = 12
-    box = np.array([300, 200 - 2 * k, 320, 260], dtype=np.float64)
-    m.observed += 1
-    assert sc._view(m, box, sc._ground_point(box), False, False, t + 0.16) == "merged"
-    ground, _ = sc._place(m, box, sc._ground_point(box), t + 0.16)
-    true_bottom = 250 - 2 * k
-    assert abs(ground[1] - (true_bottom - sc.motion.ground_bias)) <= 2.0
+    view, ground, _, truth = _after_walk((300, 176, 320, 260), 0.16, 226)
+    assert view == "merged"
+    assert abs(ground[1] - truth) <= 2.0
 
 
 def test_a_box_cut_by_the_top_border_keeps_its_ground_point():
@@ -175,14 +169,6 @@ def test_a_box_cut_by_the_top_border_keeps_its_ground_point():
 def test_a_wide_merged_box_is_merged_whatever_its_shape():
     # A neighbour walking along beside and below the track: the union box is taller
     # but, being wider too, keeps nearly the usual height/width ratio.
-    sc = _scanner()
-    m = _Memo(0, 0, 0.0, np.zeros(2), 0)
-    t = _walk_up(sc, m, 8)
-    k = 9
-    true_bottom = 250 - 2 * k
-    box = np.array([270, true_bottom - 50, 320, true_bottom + 20], dtype=np.float64)
-    m.observed += 1
-    assert sc._view(m, box, sc._ground_point(box), False, False, t) == "merged"
-    ground, clear = sc._place(m, box, sc._ground_point(box), t)
-    assert clear is True
-    assert abs(ground[1] - (true_bottom - sc.motion.ground_bias)) <= 1.0
+    view, ground, clear, truth = _after_walk((270, 182, 320, 252), 0.0, 232)
+    assert view == "merged" and clear is True
+    assert abs(ground[1] - truth) <= 1.0
