@@ -56,6 +56,30 @@ def test_a_track_still_in_the_picture_is_found_again_after_a_gap():
     assert len(ids) == 1
 
 
+def test_a_patch_that_stayed_put_does_not_capture_a_walker_far_off():
+    # A trail camera: one frame a second, so the distance gate spans much of the picture.
+    trk = BlobTracker(TrackConfig(), W, 1.0, H, edge_px=3.0, settle=True)
+    trk.set_lost_seconds(3.5)
+    patch: set[int] = set()
+    for k in range(5):  # a flickering patch below the line, seen in five frames
+        patch.update(int(i) for i in trk.update(_box(486, 244, w=14, h=26), float(k)).track_id)
+    assert len(patch) == 1
+    walker: set[int] = set()
+    for k in range(4):  # it is gone; a walker comes down from the top, 330 px away
+        walker.update(int(i) for i in trk.update(_box(157, 42 + 42 * k), 5.0 + k).track_id)
+    assert walker and not walker & patch
+
+
+def test_a_fast_mover_keeps_its_track_from_its_first_views():
+    # Control for the test above: a new track has not moved yet either, but must still
+    # be followed by distance when its object moves more than its size a frame.
+    trk = BlobTracker(TrackConfig(), W, 0.04, H, edge_px=3.0)
+    ids: set[int] = set()
+    for k in range(8):
+        ids.update(int(i) for i in trk.update(_box(100 + 60 * k, 200), 0.04 * k).track_id)
+    assert len(ids) == 1
+
+
 def _scanner() -> Scanner:
     cfg = ScanConfig(lines=[LineConfig(points=[(0.0, 0.5), (1.0, 0.5)])])
     return Scanner(cfg, W, H, sparse=False, frame_interval=0.04)

@@ -44,6 +44,7 @@ class GatedIoU(BaseIoU):
         # Returns the tracker's live tracklets, in the order of the prediction rows.
         self.tracks: Callable[[], list[Any]] | None = None
         self.parked: set[int] = set()  # ids of tracks that have not moved beyond their size
+        self.settled: set[int] = set()  # ids of tracks that have stayed put for SETTLED_S
         self.exited: set[int] = set()  # ids of tracks last seen leaving through a frame edge
         self.now = 0.0  # source time of the update being associated
         self.last_seen: dict[int, float] = {}  # track id -> source time it was last matched
@@ -70,7 +71,10 @@ class GatedIoU(BaseIoU):
             # has a velocity made of jitter; extrapolated for a second it drifts, and
             # the distance term would let it capture an object arriving nearby. It may
             # only be re-found where it overlaps. So may a track that left the picture:
-            # whatever enters near where it left is another object.
+            # whatever enters near where it left is another object. And so may a track
+            # that has stayed put for several views, lost or not: on a trail camera
+            # (a second between frames) the gate spans much of the picture, and a
+            # flickering patch would otherwise take over a walker entering far off.
             sim[parked] = iou[parked]
         return sim
 
@@ -82,12 +86,28 @@ class GatedIoU(BaseIoU):
         now, seen, after = self.now, self.last_seen, self.lost_after_s
         return np.array(
             [
-                (t.tracker_id in self.parked or t.tracker_id in self.exited)
-                and (t.time_since_update > 1 or now - seen.get(int(t.tracker_id), now) > after)
+                t.tracker_id in self.settled
+                or (
+                    (t.tracker_id in self.parked or t.tracker_id in self.exited)
+                    and (t.time_since_update > 1 or now - seen.get(int(t.tracker_id), now) > after)
+                )
                 for t in tracks
             ],
             dtype=bool,
         )
+
+
+# On sparse frames (trail cameras), a track whose box centre has stayed within
+# SETTLED_FRAC of its box size of one place for SETTLED_S seconds of source time is
+# matched only where it overlaps (see GatedIoU): a patch that flickers in place. Only
+# there does the distance gate (grown by the time between frames) span half the
+# picture; at video rates the rule cost more than it saved (a walker passing between
+# two bushes shows a box pinned by both, which looks settled). Measured in time, not
+# views: a slow walker seen every frame stays within that distance for several views;
+# measured from where the track began (as "parked" is), a vehicle that took over a
+# patch's track would count as settled (its box is larger than its step).
+SETTLED_S = 2.0
+SETTLED_FRAC = 0.25
 
 
 @dataclass(frozen=True)
@@ -122,8 +142,11 @@ class BlobTracker:
         frame_interval_s: float = 0.04,
         frame_height: int | None = None,
         edge_px: float = 0.0,
+        settle: bool = False,
     ) -> None:
+        """``settle``: apply the "settled" rule (see SETTLED_S); for sparse frames."""
         self.similarity = GatedIoU(speed_px_s=cfg.max_speed_frac * frame_width)
+        self._settle = settle
         # trackers expresses the lost buffer in 30 fps frames and converts it to
         # seconds when timestamps are given.
         self._tracker = ByteTrackTracker(
@@ -146,6 +169,7 @@ class BlobTracker:
         # Tracklets spawned but not yet given an id, keyed by object identity.
         self._unborn: dict[int, Birth] = {}
         self._origin: dict[int, tuple[np.ndarray, bool]] = {}  # first centre, has moved
+        self._anchor: dict[int, tuple[float, np.ndarray]] = {}  # since when, and where, it stayed
         # Frame edges, for tracks leaving the picture (none known without a height).
         self._size = (float(frame_width), float(frame_height)) if frame_height else None
         self._edge = float(edge_px)
@@ -185,9 +209,13 @@ class BlobTracker:
         seen = self.similarity.last_seen
         for k in [k for k in seen if k not in live]:
             del seen[k]
+        now = self.similarity.now
         for tid in ids:
-            seen[int(tid)] = self.similarity.now
+            seen[int(tid)] = now
         parked = set()
+        # A settled track stays settled while lost (it is not updated then).
+        updated = {int(i) for i in ids}
+        settled = {k for k in self.similarity.settled if k in live and k not in updated}
         self._centre = {k: v for k, v in self._centre.items() if k in live}
         exited = {k for k in self.similarity.exited if k in live}
         for box, tid in zip(xyxy, ids):
@@ -203,10 +231,18 @@ class BlobTracker:
             o = self._origin.setdefault(tid, (c, False))
             moved = o[1] or float(np.hypot(*(c - o[0]))) > size
             self._origin[tid] = (o[0], moved)
+            since, where = self._anchor.get(tid, (now, c))
+            if float(np.hypot(*(c - where))) > SETTLED_FRAC * size:
+                since, where = now, c
+            self._anchor[tid] = (since, where)
+            if self._settle and now - since >= SETTLED_S:
+                settled.add(tid)
         for tid, (_, moved) in self._origin.items():
             if not moved:
                 parked.add(tid)
+        self._anchor = {k: v for k, v in self._anchor.items() if k in live}
         self.similarity.parked = parked
+        self.similarity.settled = settled & live
         self.similarity.exited = exited
 
     def _leaving(self, box: np.ndarray, step: np.ndarray) -> bool:
