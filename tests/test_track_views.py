@@ -56,6 +56,30 @@ def test_a_track_still_in_the_picture_is_found_again_after_a_gap():
     assert len(ids) == 1
 
 
+def _walker_then_quiet(found_at: tuple[float, float]) -> tuple[set[int], set[int]]:
+    """A walker goes up at 2 px a frame, is lost, and after 0.6 s without analysed
+    frames (a quiet scene is analysed sparsely) one box is seen at ``found_at``."""
+    trk = BlobTracker(TrackConfig(), W, 0.04, H, edge_px=3.0)
+    walker: set[int] = set()
+    for k in range(40):
+        walker.update(int(i) for i in trk.update(_box(186, 320 - 2 * k), 0.04 * k).track_id)
+    later: set[int] = set()
+    for k in range(3):
+        later.update(int(i) for i in trk.update(_box(*found_at), 0.04 * (39 + 15 + k)).track_id)
+    return walker, later
+
+
+def test_a_lost_walker_does_not_take_a_box_beyond_his_own_reach():
+    walker, later = _walker_then_quiet((486, 244))  # 300 px off; he walks 50 px/s
+    assert len(walker) == 1 and later and not later & walker
+
+
+def test_a_lost_walker_is_found_again_within_his_reach():
+    # Control for the test above: 40 px further along his way.
+    walker, later = _walker_then_quiet((186, 202))
+    assert len(walker) == 1 and later == walker
+
+
 def test_a_patch_that_stayed_put_does_not_capture_a_walker_far_off():
     # A trail camera: one frame a second, so the distance gate spans much of the picture.
     trk = BlobTracker(TrackConfig(), W, 1.0, H, edge_px=3.0, settle=True)

@@ -46,6 +46,9 @@ class GatedIoU(BaseIoU):
         self.parked: set[int] = set()  # ids of tracks that have not moved beyond their size
         self.settled: set[int] = set()  # ids of tracks that have stayed put for SETTLED_S
         self.exited: set[int] = set()  # ids of tracks last seen leaving through a frame edge
+        # track id -> (last seen box centre, its speed in px/s, its box size): how far a
+        # lost track can have gone (see REACH_K)
+        self.reach: dict[int, tuple[np.ndarray, float, float]] = {}
         self.now = 0.0  # source time of the update being associated
         self.last_seen: dict[int, float] = {}  # track id -> source time it was last matched
         # A track unmatched for longer than this is lost, however few updates that was
@@ -65,6 +68,7 @@ class GatedIoU(BaseIoU):
         gate = self.size_factor * size + self.speed_px_s * self.dt
         near = 0.5 * np.clip(1.0 - d / gate, 0.0, 1.0)
         sim = np.where(d <= gate, np.maximum(iou, near), 0.0)
+        self._reach(sim, boxes_2)
         parked = self._parked_rows(len(boxes_1))
         if parked is not None and parked.any():
             # A lost track that never really moved (a flickering patch, a parked car)
@@ -77,6 +81,26 @@ class GatedIoU(BaseIoU):
             # flickering patch would otherwise take over a walker entering far off.
             sim[parked] = iou[parked]
         return sim
+
+    def _reach(self, sim: np.ndarray, boxes_2: np.ndarray) -> None:
+        """A lost track is re-found only within the distance from where it was last
+        seen that its own speed could have taken it (REACH_K). The gate grows with the
+        time between analysed frames, up to a second or more while the scene is quiet,
+        and let a walker lost behind a bush take a flickering patch 300 px away
+        (``occlusion-s4``: the walker's crossing was then missed)."""
+        tracks = self.tracks() if self.tracks is not None else None
+        if tracks is None or len(tracks) != len(sim) or not self.reach:
+            return
+        c2 = (boxes_2[:, :2] + boxes_2[:, 2:]) / 2
+        for i, t in enumerate(tracks):
+            tid = int(t.tracker_id)
+            lost_for = self.now - self.last_seen.get(tid, self.now)
+            if lost_for <= self.lost_after_s or tid not in self.reach:
+                continue
+            centre, speed, size = self.reach[tid]
+            cap = REACH_K * speed * lost_for + size
+            d = np.hypot(*(c2 - centre).T)
+            sim[i] = np.where(d <= cap, sim[i], 0.0)
 
     def _parked_rows(self, n: int) -> np.ndarray | None:
         """Rows of the prediction matrix that are lost tracks which never moved."""
@@ -96,6 +120,11 @@ class GatedIoU(BaseIoU):
             dtype=bool,
         )
 
+
+# A lost track may be re-found at most this many times the distance its own speed (the
+# highest seen) would have taken it since it was last seen, plus its size: a walker
+# may come out from behind a bush faster than he went in.
+REACH_K = 2.0
 
 # On sparse frames (trail cameras), a track whose box centre has stayed within
 # SETTLED_FRAC of its box size of one place for SETTLED_S seconds of source time is
@@ -174,6 +203,8 @@ class BlobTracker:
         self._size = (float(frame_width), float(frame_height)) if frame_height else None
         self._edge = float(edge_px)
         self._centre: dict[int, np.ndarray] = {}  # last seen box centre of each track
+        self._smooth: dict[int, float] = {}  # px/s of each track's box centre, smoothed
+        self._speed: dict[int, float] = {}  # the highest of those so far
 
     def update(self, xyxy: np.ndarray, time_s: float, tag: int = -1) -> TrackedBoxes:
         """Associate this frame's blobs (full-resolution xyxy) with tracks."""
@@ -210,6 +241,7 @@ class BlobTracker:
         for k in [k for k in seen if k not in live]:
             del seen[k]
         now = self.similarity.now
+        seen_before = dict(seen)
         for tid in ids:
             seen[int(tid)] = now
         parked = set()
@@ -223,11 +255,20 @@ class BlobTracker:
             c = (box[:2] + box[2:]) / 2
             prev = self._centre.get(tid)
             self._centre[tid] = c
+            size = float((box[2:] - box[:2]).max())
+            if prev is not None and now > seen_before.get(tid, now):
+                v = float(np.hypot(*(c - prev))) / (now - seen_before[tid])
+                smooth = 0.5 * (self._smooth.get(tid, v) + v)
+                self._smooth[tid] = smooth
+                # The fastest it has gone: a box going behind a bush slows down while
+                # the object does not.
+                self._speed[tid] = max(self._speed.get(tid, 0.0), smooth)
+            if tid in self._speed:
+                self.similarity.reach[tid] = (c, self._speed[tid], size)
             if prev is not None and self._leaving(box, c - prev):
                 exited.add(tid)
             else:
                 exited.discard(tid)
-            size = float((box[2:] - box[:2]).max())
             o = self._origin.setdefault(tid, (c, False))
             moved = o[1] or float(np.hypot(*(c - o[0]))) > size
             self._origin[tid] = (o[0], moved)
@@ -241,6 +282,9 @@ class BlobTracker:
             if not moved:
                 parked.add(tid)
         self._anchor = {k: v for k, v in self._anchor.items() if k in live}
+        self._speed = {k: v for k, v in self._speed.items() if k in live}
+        self._smooth = {k: v for k, v in self._smooth.items() if k in live}
+        self.similarity.reach = {k: v for k, v in self.similarity.reach.items() if k in live}
         self.similarity.parked = parked
         self.similarity.settled = settled & live
         self.similarity.exited = exited
