@@ -220,3 +220,21 @@ def test_a_wide_merged_box_is_merged_whatever_its_shape():
     view, ground, clear, truth = _after_walk((270, 182, 320, 252), 0.0, 232)
     assert view == "merged" and clear is True
     assert abs(ground[1] - truth) <= 1.0
+
+
+def test_height_follows_perspective_from_recent_whole_views():
+    from collections import deque
+
+    from borderwatch.scan.pipeline import _height_at
+
+    # A walker coming towards the camera: feet 2 px lower and height 0.6 px more a frame.
+    grows = deque((150.0 + 2 * k, 45.0 + 0.6 * k) for k in range(8))
+    usual = 46.8  # the lower middle of the last five, behind the walker's growth
+    assert abs(_height_at(grows, 190.0, usual) - (45.0 + 0.6 * 20)) < 0.5
+    # Clamped: a fit is not stretched far beyond what was seen.
+    assert _height_at(grows, 400.0, usual) == 1.33 * usual
+    # Nothing to go by: too few views, too few rows spanned, or a shrinking height as
+    # the feet come nearer (box noise, not perspective).
+    assert _height_at(deque(list(grows)[:3]), 190.0, usual) == usual
+    assert _height_at(deque((150.0 + 0.5 * k, 45.0 + k) for k in range(8)), 190.0, usual) == usual
+    assert _height_at(deque((150.0 + 2 * k, 50.0 - 0.6 * k) for k in range(8)), 190.0, usual) == usual

@@ -83,6 +83,8 @@ class _Memo:
     # boxes: what _place fits its prediction on
     ground: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=GROUND_FIT_POINTS))
     velocity: float = 0.0  # px/s of the ground point
+    # (ground y, height) of recent whole views: how the height changes with distance
+    sizes: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=GROUND_FIT_POINTS))
     # Observations not yet written to tracks.jsonl: [time_s, x0, y0, x1, y1].
     path: list[list[float]] = field(default_factory=list)
 
@@ -94,6 +96,26 @@ def _usual(views: deque[tuple[float, float]]) -> tuple[float, float]:
         return 0.0, 0.0
     k = (len(views) - 1) // 2
     return sorted(v[0] for v in views)[k], sorted(v[1] for v in views)[k]
+
+
+def _height_at(sizes: deque[tuple[float, float]], y: float, usual: float) -> float:
+    """The object's height with its feet at image row ``y``: a straight-line fit of
+    height on ground row over its recent whole views (in perspective, an object's
+    height in the picture is linear in the row of its feet), when they span enough
+    rows to tell; else its usual height. A walker coming towards the camera grows, and
+    the usual height (a median of past views) lags behind: placed from a box top, his
+    ground point came out too high, and a crossing behind a bush 4 frames late."""
+    if len(sizes) < 4:
+        return usual
+    ys = np.fromiter((s[0] for s in sizes), np.float64, len(sizes))
+    if float(ys.max() - ys.min()) < 0.25 * usual:
+        return usual
+    hs = np.fromiter((s[1] for s in sizes), np.float64, len(sizes))
+    slope, icept = np.polyfit(ys, hs, 1)
+    if slope <= 0:
+        # Nearer is lower in the picture and larger; anything else is box noise.
+        return usual
+    return float(np.clip(icept + slope * y, 0.75 * usual, 1.33 * usual))
 
 
 @dataclass
@@ -282,12 +304,14 @@ class Scanner:
             short = tall = False
             m.odd_since = None
             m.views.clear()
+            m.sizes.clear()
         if short:
             return "hidden" if h / w < HIDDEN_FRAC * aspect else "short"
         if tall:
             return "merged"
         if not (cut or top_cut):
             m.views.append((h, h / w))
+            m.sizes.append((float(pt[1]), h))
         if not cut:
             m.ground.append((now, float(pt[1])))
         return "whole"
@@ -316,7 +340,7 @@ class Scanner:
         slope, icept = np.polyfit(ts - ts[-1], ys, 1)
         expected = icept + slope * (now - ts[-1])
         height = _usual(m.views)[0]
-        from_top = float(box[1]) + height - self.motion.ground_bias
+        from_top = float(box[1]) + _height_at(m.sizes, expected, height) - self.motion.ground_bias
         err_top, err_bottom = abs(from_top - expected), abs(float(pt[1]) - expected)
         near, far = min(err_top, err_bottom), max(err_top, err_bottom)
         if err_top < err_bottom:
