@@ -238,3 +238,35 @@ def test_height_follows_perspective_from_recent_whole_views():
     assert _height_at(deque(list(grows)[:3]), 190.0, usual) == usual
     assert _height_at(deque((150.0 + 0.5 * k, 45.0 + k) for k in range(8)), 190.0, usual) == usual
     assert _height_at(deque((150.0 + 2 * k, 50.0 - 0.6 * k) for k in range(8)), 190.0, usual) == usual
+
+
+def _views_of(sc: Scanner, m: _Memo, heights: list[float], t0: float = 0.0) -> list[str]:
+    """Views of a walker going up 2 px a frame with these box heights, one a frame."""
+    out = []
+    for k, h in enumerate(heights):
+        bottom = 300.0 - 2 * k
+        box = np.array([300, bottom - h, 318, bottom], dtype=np.float64)
+        m.observed += 1
+        out.append(sc._view(m, box, sc._ground_point(box), False, False, t0 + 0.04 * k))
+    return out
+
+
+def test_a_height_learned_from_a_head_coming_out_of_a_bush_is_soon_relearned():
+    # Head first out of the bush: two views 12 and 14 px high set the usual height;
+    # then the whole 50 px walker, steady. After a second he is whole again, not
+    # "merged" for the 3 s that a height learned from enough views is trusted.
+    sc = _scanner()
+    m = _Memo(0, 0, 0.0, np.zeros(2), 0)
+    views = _views_of(sc, m, [12, 14, 16, 20, 22] + [50.0] * 40)
+    assert views[5:25] == ["merged"] * 20
+    assert views[-1] == "whole"
+
+
+def test_a_well_learned_height_is_kept_through_a_long_merge():
+    # Control for the test above: five views of 50 px, then 70 px boxes for 1.6 s (a
+    # neighbour joined) stay "merged".
+    sc = _scanner()
+    m = _Memo(0, 0, 0.0, np.zeros(2), 0)
+    views = _views_of(sc, m, [50.0] * 8 + [70.0] * 40)
+    assert views[:8] == ["whole"] * 8
+    assert set(views[8:]) == {"merged"}

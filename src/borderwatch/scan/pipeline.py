@@ -45,6 +45,8 @@ TRACK_CHUNK = 500
 # steady; after that the new height is taken as the object's own (two merged blobs split,
 # the object turned).
 HIDDEN_MAX_S = 3.0
+# ... or this long when the usual height rests on fewer than HEIGHT_VIEWS views.
+WEAK_MAX_S = 1.0
 # Shorter than this share of its usual height, a box is partly hidden: even a box only a
 # little short has a wrong ground point when its bottom is an occluder's edge.
 HIDDEN_FRAC = 0.9
@@ -299,7 +301,7 @@ class Scanner:
         elif m.odd_since is None or abs(h - m.odd_h) > 0.1 * max(h, height):
             # The visible part still grows or shrinks: passing an occluder or a neighbour.
             m.odd_since, m.odd_h = now, h
-        elif now - m.odd_since > HIDDEN_MAX_S:
+        elif now - m.odd_since > (HIDDEN_MAX_S if len(m.views) >= HEIGHT_VIEWS else WEAK_MAX_S):
             # A new steady height (two merged blobs split, the object turned): re-learn.
             short = tall = False
             m.odd_since = None
