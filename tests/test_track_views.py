@@ -82,7 +82,7 @@ def test_a_lost_walker_is_found_again_within_his_reach():
 
 def test_a_patch_that_stayed_put_does_not_capture_a_walker_far_off():
     # A trail camera: one frame a second, so the distance gate spans much of the picture.
-    trk = BlobTracker(TrackConfig(), W, 1.0, H, edge_px=3.0, settle=True)
+    trk = BlobTracker(TrackConfig(), W, 1.0, H, edge_px=3.0, sparse=True)
     trk.set_lost_seconds(3.5)
     patch: set[int] = set()
     for k in range(5):  # a flickering patch below the line, seen in five frames
@@ -270,3 +270,4 @@ def test_a_well_learned_height_is_kept_through_a_long_merge():
     views = _views_of(sc, m, [50.0] * 8 + [70.0] * 40)
     assert views[:8] == ["whole"] * 8
     assert set(views[8:]) == {"merged"}
+

@@ -145,7 +145,7 @@ class Scanner:
         min_hits = cfg.track.min_hits_sparse if sparse else cfg.track.min_hits
         self.counters = [LineCounter(p, strip, min_hits) for p in self.lines]
         self.motion = MotionDetector(cfg.motion, width, height)
-        self.tracker = BlobTracker(cfg.track, width, frame_interval, height, self.motion.edge_px, settle=sparse)
+        self.tracker = BlobTracker(cfg.track, width, frame_interval, height, self.motion.edge_px, sparse=sparse)
         self.lost_seconds = cfg.track.lost_seconds
         if sparse:
             self.lost_seconds = max(self.lost_seconds, 3.5 * frame_interval)

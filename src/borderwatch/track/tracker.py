@@ -49,6 +49,9 @@ class GatedIoU(BaseIoU):
         # track id -> (last seen box centre, its speed in px/s, its box size): how far a
         # lost track can have gone (see REACH_K)
         self.reach: dict[int, tuple[np.ndarray, float, float]] = {}
+        # Sparse frames only: track id -> (last seen box centre, its last step in px/s,
+        # when it was seen, its box size); see _own_steps
+        self.steps: dict[int, tuple[np.ndarray, np.ndarray, float, float]] = {}
         self.now = 0.0  # source time of the update being associated
         self.last_seen: dict[int, float] = {}  # track id -> source time it was last matched
         # A track unmatched for longer than this is lost, however few updates that was
@@ -68,6 +71,7 @@ class GatedIoU(BaseIoU):
         gate = self.size_factor * size + self.speed_px_s * self.dt
         near = 0.5 * np.clip(1.0 - d / gate, 0.0, 1.0)
         sim = np.where(d <= gate, np.maximum(iou, near), 0.0)
+        self._own_steps(sim, iou, boxes_2)
         self._reach(sim, boxes_2)
         parked = self._parked_rows(len(boxes_1))
         if parked is not None and parked.any():
@@ -81,6 +85,27 @@ class GatedIoU(BaseIoU):
             # flickering patch would otherwise take over a walker entering far off.
             sim[parked] = iou[parked]
         return sim
+
+    def _own_steps(self, sim: np.ndarray, iou: np.ndarray, boxes_2: np.ndarray) -> None:
+        """On sparse frames, a track with two views is matched by where its own last
+        step takes it, within its size plus one such step. There the gate (a second or
+        more of the fastest speed) spans the picture, so every pair looks alike, and the
+        Kalman filter's velocity after two or three views far apart is wild: on
+        ``trailcam-s5`` a walker's track jumped to a patch 200 px off, and his pieces
+        counted two crossings that never happened."""
+        tracks = self.tracks() if self.tracks is not None else None
+        if tracks is None or len(tracks) != len(sim) or not self.steps:
+            return
+        c2 = (boxes_2[:, :2] + boxes_2[:, 2:]) / 2
+        for i, t in enumerate(tracks):
+            step = self.steps.get(int(t.tracker_id))
+            if step is None:
+                continue
+            centre, velocity, seen_at, size = step
+            dt = max(0.0, self.now - seen_at)
+            scale = size + float(np.hypot(*velocity)) * dt
+            d = np.hypot(*(c2 - (centre + velocity * dt)).T)
+            sim[i] = np.where(d <= scale, np.maximum(iou[i], 0.5 * np.clip(1.0 - d / scale, 0.0, 1.0)), 0.0)
 
     def _reach(self, sim: np.ndarray, boxes_2: np.ndarray) -> None:
         """A lost track is re-found only within the distance from where it was last
@@ -171,11 +196,12 @@ class BlobTracker:
         frame_interval_s: float = 0.04,
         frame_height: int | None = None,
         edge_px: float = 0.0,
-        settle: bool = False,
+        sparse: bool = False,
     ) -> None:
-        """``settle``: apply the "settled" rule (see SETTLED_S); for sparse frames."""
+        """``sparse``: frames far apart (trail cameras): the "settled" rule (see
+        SETTLED_S) applies, and tracks are matched by their own last step."""
         self.similarity = GatedIoU(speed_px_s=cfg.max_speed_frac * frame_width)
-        self._settle = settle
+        self._sparse = sparse
         # trackers expresses the lost buffer in 30 fps frames and converts it to
         # seconds when timestamps are given.
         self._tracker = ByteTrackTracker(
@@ -265,6 +291,8 @@ class BlobTracker:
                 self._speed[tid] = max(self._speed.get(tid, 0.0), smooth)
             if tid in self._speed:
                 self.similarity.reach[tid] = (c, self._speed[tid], size)
+            if self._sparse and prev is not None and now > seen_before.get(tid, now):
+                self.similarity.steps[tid] = (c, (c - prev) / (now - seen_before[tid]), now, size)
             if prev is not None and self._leaving(box, c - prev):
                 exited.add(tid)
             else:
@@ -276,7 +304,7 @@ class BlobTracker:
             if float(np.hypot(*(c - where))) > SETTLED_FRAC * size:
                 since, where = now, c
             self._anchor[tid] = (since, where)
-            if self._settle and now - since >= SETTLED_S:
+            if self._sparse and now - since >= SETTLED_S:
                 settled.add(tid)
         for tid, (_, moved) in self._origin.items():
             if not moved:
@@ -285,6 +313,7 @@ class BlobTracker:
         self._speed = {k: v for k, v in self._speed.items() if k in live}
         self._smooth = {k: v for k, v in self._smooth.items() if k in live}
         self.similarity.reach = {k: v for k, v in self.similarity.reach.items() if k in live}
+        self.similarity.steps = {k: v for k, v in self.similarity.steps.items() if k in live}
         self.similarity.parked = parked
         self.similarity.settled = settled & live
         self.similarity.exited = exited
