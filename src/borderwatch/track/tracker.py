@@ -83,6 +83,9 @@ class GatedIoU(BaseIoU):
             # that has stayed put for several views, lost or not: on a trail camera
             # (a second between frames) the gate spans much of the picture, and a
             # flickering patch would otherwise take over a walker entering far off.
+            # And so may a tracklet seen once and then missed: on fast-s5 one that a
+            # vehicle spawned as it left at the top took a patch below the line 17
+            # frames later, and its spawning box made that a crossing.
             sim[parked] = iou[parked]
         return sim
 
@@ -136,6 +139,8 @@ class GatedIoU(BaseIoU):
         return np.array(
             [
                 t.tracker_id in self.settled
+                # A tracklet seen once and then missed: nothing says where it went.
+                or (t.tracker_id < 0 and t.time_since_update > 1)
                 or (
                     (t.tracker_id in self.parked or t.tracker_id in self.exited)
                     and (t.time_since_update > 1 or now - seen.get(int(t.tracker_id), now) > after)
