@@ -34,6 +34,31 @@ from ..config import TrackConfig
 from ..geometry import borders_touched
 
 
+def _near(iou: np.ndarray, d: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
+    """``max(IoU, 0.5 * (1 - d / scale))`` within ``scale`` of centre distance ``d``, else 0."""
+    return np.where(d <= scale, np.maximum(iou, 0.5 * np.clip(1.0 - d / scale, 0.0, 1.0)), 0.0)
+
+
+@dataclass
+class _Motion:
+    """What is known of one track's box centre; kept by BlobTracker._note_motion."""
+
+    origin: np.ndarray  # the first centre
+    centre: np.ndarray  # the last seen centre
+    size: float  # the box size then
+    seen_at: float  # the source time then
+    still_since: float  # since when the centre has stayed within SETTLED_FRAC of still_at
+    still_at: np.ndarray
+    moved: bool = False  # ever beyond its size from the origin ("parked" while not)
+    exited: bool = False  # last seen leaving through a frame edge
+    settled: bool = False  # sparse frames: still for SETTLED_S when last seen
+    velocity: np.ndarray | None = None  # its last step, px/s
+    smooth: float | None = None  # its speed, smoothed (px/s)
+    # The highest smoothed speed: a box going behind a bush slows down while the
+    # object does not.
+    speed: float | None = None
+
+
 class GatedIoU(BaseIoU):
     """IoU, or a centre-distance similarity when boxes do not overlap; 0 beyond the gate."""
 
@@ -43,17 +68,9 @@ class GatedIoU(BaseIoU):
         self.dt = 0.04  # seconds since the previous update; set before each update
         # Returns the tracker's live tracklets, in the order of the prediction rows.
         self.tracks: Callable[[], list[Any]] | None = None
-        self.parked: set[int] = set()  # ids of tracks that have not moved beyond their size
-        self.settled: set[int] = set()  # ids of tracks that have stayed put for SETTLED_S
-        self.exited: set[int] = set()  # ids of tracks last seen leaving through a frame edge
-        # track id -> (last seen box centre, its speed in px/s, its box size): how far a
-        # lost track can have gone (see REACH_K)
-        self.reach: dict[int, tuple[np.ndarray, float, float]] = {}
-        # Sparse frames only: track id -> (last seen box centre, its last step in px/s,
-        # when it was seen, its box size); see _own_steps
-        self.steps: dict[int, tuple[np.ndarray, np.ndarray, float, float]] = {}
+        self.motion: dict[int, _Motion] = {}  # track id -> its motion (see BlobTracker)
+        self.sparse = False  # frames far apart (trail cameras); see _track_rules
         self.now = 0.0  # source time of the update being associated
-        self.last_seen: dict[int, float] = {}  # track id -> source time it was last matched
         # A track unmatched for longer than this is lost, however few updates that was
         # (frames are analysed sparsely while nothing moves).
         self.lost_after_s = 0.1
@@ -68,87 +85,53 @@ class GatedIoU(BaseIoU):
         # The gate is sized by the detection, not the prediction: a lost track's
         # predicted box can swell, and must not swallow an object across the frame.
         size = (boxes_2[:, 2:] - boxes_2[:, :2]).max(axis=1)[None, :]
-        gate = self.size_factor * size + self.speed_px_s * self.dt
-        near = 0.5 * np.clip(1.0 - d / gate, 0.0, 1.0)
-        sim = np.where(d <= gate, np.maximum(iou, near), 0.0)
-        self._own_steps(sim, iou, boxes_2)
-        self._reach(sim, boxes_2)
-        parked = self._parked_rows(len(boxes_1))
-        if parked is not None and parked.any():
-            # A lost track that never really moved (a flickering patch, a parked car)
-            # has a velocity made of jitter; extrapolated for a second it drifts, and
-            # the distance term would let it capture an object arriving nearby. It may
-            # only be re-found where it overlaps. So may a track that left the picture:
-            # whatever enters near where it left is another object. And so may a track
-            # that has stayed put for several views, lost or not: on a trail camera
-            # (a second between frames) the gate spans much of the picture, and a
-            # flickering patch would otherwise take over a walker entering far off.
-            # And so may a tracklet seen once and then missed: on fast-s5 one that a
-            # vehicle spawned as it left at the top took a patch below the line 17
-            # frames later, and its spawning box made that a crossing.
-            sim[parked] = iou[parked]
+        sim = _near(iou, d, self.size_factor * size + self.speed_px_s * self.dt)
+        self._track_rules(sim, iou, c2)
         return sim
 
-    def _own_steps(self, sim: np.ndarray, iou: np.ndarray, boxes_2: np.ndarray) -> None:
-        """On sparse frames, a track with two views is matched by where its own last
-        step takes it, within its size plus one such step. There the gate (a second or
-        more of the fastest speed) spans the picture, so every pair looks alike, and the
-        Kalman filter's velocity after two or three views far apart is wild: on
-        ``trailcam-s5`` a walker's track jumped to a patch 200 px off, and his pieces
-        counted two crossings that never happened."""
-        tracks = self.tracks() if self.tracks is not None else None
-        if tracks is None or len(tracks) != len(sim) or not self.steps:
-            return
-        c2 = (boxes_2[:, :2] + boxes_2[:, 2:]) / 2
-        for i, t in enumerate(tracks):
-            step = self.steps.get(int(t.tracker_id))
-            if step is None:
-                continue
-            centre, velocity, seen_at, size = step
-            dt = max(0.0, self.now - seen_at)
-            scale = size + float(np.hypot(*velocity)) * dt
-            d = np.hypot(*(c2 - (centre + velocity * dt)).T)
-            sim[i] = np.where(d <= scale, np.maximum(iou[i], 0.5 * np.clip(1.0 - d / scale, 0.0, 1.0)), 0.0)
+    def _track_rules(self, sim: np.ndarray, iou: np.ndarray, c2: np.ndarray) -> None:
+        """What each track's own motion says, on the first-stage matrix (a row per
+        tracklet; other stages are left alone), in this order:
 
-    def _reach(self, sim: np.ndarray, boxes_2: np.ndarray) -> None:
-        """A lost track is re-found only within the distance from where it was last
-        seen that its own speed could have taken it (REACH_K). The gate grows with the
-        time between analysed frames, up to a second or more while the scene is quiet,
-        and let a walker lost behind a bush take a flickering patch 300 px away
-        (``occlusion-s4``: the walker's crossing was then missed)."""
+        * On sparse frames, a track with two views is matched by where its own last
+          step takes it, within its size plus one such step. There the gate (a second
+          or more of the fastest speed) spans the picture, so every pair looks alike,
+          and the Kalman filter's velocity after two or three views far apart is wild:
+          on ``trailcam-s5`` a walker's track jumped to a patch 200 px off, and his
+          pieces counted two crossings that never happened.
+        * A lost track is re-found only within the distance from where it was last seen
+          that its own speed could have taken it (REACH_K). The gate grows with the time
+          between analysed frames, up to a second or more while the scene is quiet, and
+          let a walker lost behind a bush take a flickering patch 300 px away
+          (``occlusion-s4``: the walker's crossing was then missed).
+        * Only overlap re-finds: a lost track that never really moved (a flickering
+          patch, a parked car: its velocity is jitter, and extrapolated for a second it
+          drifts onto objects arriving nearby); a lost track that left the picture
+          (whatever enters near where it left is another object); on sparse frames a
+          settled one, lost or not (a flickering patch took over a walker entering far
+          off); and a tracklet seen once and then missed (on ``fast-s5`` one that a
+          vehicle spawned as it left at the top took a patch below the line 17 frames
+          later, and its spawning box made that a crossing).
+        """
         tracks = self.tracks() if self.tracks is not None else None
-        if tracks is None or len(tracks) != len(sim) or not self.reach:
+        if tracks is None or len(tracks) != len(sim):
             return
-        c2 = (boxes_2[:, :2] + boxes_2[:, 2:]) / 2
         for i, t in enumerate(tracks):
-            tid = int(t.tracker_id)
-            lost_for = self.now - self.last_seen.get(tid, self.now)
-            if lost_for <= self.lost_after_s or tid not in self.reach:
+            m = self.motion.get(int(t.tracker_id))
+            if m is None:
+                if t.tracker_id < 0 and t.time_since_update > 1:
+                    sim[i] = iou[i]
                 continue
-            centre, speed, size = self.reach[tid]
-            cap = REACH_K * speed * lost_for + size
-            d = np.hypot(*(c2 - centre).T)
-            sim[i] = np.where(d <= cap, sim[i], 0.0)
-
-    def _parked_rows(self, n: int) -> np.ndarray | None:
-        """Rows of the prediction matrix that are lost tracks which never moved."""
-        tracks = self.tracks() if self.tracks is not None else None
-        if tracks is None or len(tracks) != n:
-            return None  # not the first-stage matrix over all tracks
-        now, seen, after = self.now, self.last_seen, self.lost_after_s
-        return np.array(
-            [
-                t.tracker_id in self.settled
-                # A tracklet seen once and then missed: nothing says where it went.
-                or (t.tracker_id < 0 and t.time_since_update > 1)
-                or (
-                    (t.tracker_id in self.parked or t.tracker_id in self.exited)
-                    and (t.time_since_update > 1 or now - seen.get(int(t.tracker_id), now) > after)
-                )
-                for t in tracks
-            ],
-            dtype=bool,
-        )
+            away = self.now - m.seen_at
+            if self.sparse and m.velocity is not None:
+                ahead = max(0.0, away)
+                d = np.hypot(*(c2 - (m.centre + m.velocity * ahead)).T)
+                sim[i] = _near(iou[i], d, m.size + float(np.hypot(*m.velocity)) * ahead)
+            lost = away > self.lost_after_s
+            if lost and m.speed is not None:
+                sim[i, np.hypot(*(c2 - m.centre).T) > REACH_K * m.speed * away + m.size] = 0.0
+            if m.settled or ((not m.moved or m.exited) and (lost or t.time_since_update > 1)):
+                sim[i] = iou[i]
 
 
 # A lost track may be re-found at most this many times the distance its own speed (the
@@ -206,7 +189,7 @@ class BlobTracker:
         """``sparse``: frames far apart (trail cameras): the "settled" rule (see
         SETTLED_S) applies, and tracks are matched by their own last step."""
         self.similarity = GatedIoU(speed_px_s=cfg.max_speed_frac * frame_width)
-        self._sparse = sparse
+        self.similarity.sparse = sparse
         # trackers expresses the lost buffer in 30 fps frames and converts it to
         # seconds when timestamps are given.
         self._tracker = ByteTrackTracker(
@@ -228,14 +211,9 @@ class BlobTracker:
         self.lost_seconds = cfg.lost_seconds
         # Tracklets spawned but not yet given an id, keyed by object identity.
         self._unborn: dict[int, Birth] = {}
-        self._origin: dict[int, tuple[np.ndarray, bool]] = {}  # first centre, has moved
-        self._anchor: dict[int, tuple[float, np.ndarray]] = {}  # since when, and where, it stayed
         # Frame edges, for tracks leaving the picture (none known without a height).
         self._size = (float(frame_width), float(frame_height)) if frame_height else None
         self._edge = float(edge_px)
-        self._centre: dict[int, np.ndarray] = {}  # last seen box centre of each track
-        self._smooth: dict[int, float] = {}  # px/s of each track's box centre, smoothed
-        self._speed: dict[int, float] = {}  # the highest of those so far
 
     def update(self, xyxy: np.ndarray, time_s: float, tag: int = -1) -> TrackedBoxes:
         """Associate this frame's blobs (full-resolution xyxy) with tracks."""
@@ -265,63 +243,31 @@ class BlobTracker:
         return TrackedBoxes(res.xyxy[keep], ids[keep], births, int((~keep).sum()))
 
     def _note_motion(self, xyxy: np.ndarray, ids: np.ndarray) -> None:
-        """Keep the set of tracks that have stayed within one box size of where they began."""
+        """Update the motion of each track matched now (see _Motion); forget dead ones."""
         live = {int(t.tracker_id) for t in self._tracker.tracks}
-        self._origin = {k: v for k, v in self._origin.items() if k in live}
-        seen = self.similarity.last_seen
-        for k in [k for k in seen if k not in live]:
-            del seen[k]
+        motion = self.similarity.motion
+        for k in [k for k in motion if k not in live]:
+            del motion[k]
         now = self.similarity.now
-        seen_before = dict(seen)
-        for tid in ids:
-            seen[int(tid)] = now
-        parked = set()
-        # A settled track stays settled while lost (it is not updated then).
-        updated = {int(i) for i in ids}
-        settled = {k for k in self.similarity.settled if k in live and k not in updated}
-        self._centre = {k: v for k, v in self._centre.items() if k in live}
-        exited = {k for k in self.similarity.exited if k in live}
         for box, tid in zip(xyxy, ids):
-            tid = int(tid)
             c = (box[:2] + box[2:]) / 2
-            prev = self._centre.get(tid)
-            self._centre[tid] = c
             size = float((box[2:] - box[:2]).max())
-            if prev is not None and now > seen_before.get(tid, now):
-                v = float(np.hypot(*(c - prev))) / (now - seen_before[tid])
-                smooth = 0.5 * (self._smooth.get(tid, v) + v)
-                self._smooth[tid] = smooth
-                # The fastest it has gone: a box going behind a bush slows down while
-                # the object does not.
-                self._speed[tid] = max(self._speed.get(tid, 0.0), smooth)
-            if tid in self._speed:
-                self.similarity.reach[tid] = (c, self._speed[tid], size)
-            if self._sparse and prev is not None and now > seen_before.get(tid, now):
-                self.similarity.steps[tid] = (c, (c - prev) / (now - seen_before[tid]), now, size)
-            if prev is not None and self._leaving(box, c - prev):
-                exited.add(tid)
-            else:
-                exited.discard(tid)
-            o = self._origin.setdefault(tid, (c, False))
-            moved = o[1] or float(np.hypot(*(c - o[0]))) > size
-            self._origin[tid] = (o[0], moved)
-            since, where = self._anchor.get(tid, (now, c))
-            if float(np.hypot(*(c - where))) > SETTLED_FRAC * size:
-                since, where = now, c
-            self._anchor[tid] = (since, where)
-            if self._sparse and now - since >= SETTLED_S:
-                settled.add(tid)
-        for tid, (_, moved) in self._origin.items():
-            if not moved:
-                parked.add(tid)
-        self._anchor = {k: v for k, v in self._anchor.items() if k in live}
-        self._speed = {k: v for k, v in self._speed.items() if k in live}
-        self._smooth = {k: v for k, v in self._smooth.items() if k in live}
-        self.similarity.reach = {k: v for k, v in self.similarity.reach.items() if k in live}
-        self.similarity.steps = {k: v for k, v in self.similarity.steps.items() if k in live}
-        self.similarity.parked = parked
-        self.similarity.settled = settled & live
-        self.similarity.exited = exited
+            m = motion.get(int(tid))
+            if m is None:
+                motion[int(tid)] = _Motion(origin=c, centre=c, size=size, seen_at=now, still_since=now, still_at=c)
+                continue
+            step = c - m.centre
+            if now > m.seen_at:
+                m.velocity = step / (now - m.seen_at)
+                v = float(np.hypot(*m.velocity))
+                m.smooth = v if m.smooth is None else 0.5 * (m.smooth + v)
+                m.speed = max(m.speed or 0.0, m.smooth)
+            m.exited = self._leaving(box, step)
+            m.moved = m.moved or float(np.hypot(*(c - m.origin))) > size
+            if float(np.hypot(*(c - m.still_at))) > SETTLED_FRAC * size:
+                m.still_since, m.still_at = now, c
+            m.settled = self.similarity.sparse and now - m.still_since >= SETTLED_S
+            m.centre, m.size, m.seen_at = c, size, now
 
     def _leaving(self, box: np.ndarray, step: np.ndarray) -> bool:
         """Whether a box touches a frame edge and its centre moved out through it."""
