@@ -33,6 +33,7 @@ Exit status: 0 every borderwatch target PASS, 2 some FAIL, 1 an error.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -423,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speeds", default="5,60", help="the two speeds of the speed test, px/frame (default 5,60)")
     ap.add_argument("--no-speed", action="store_true", help="skip the speed clips")
     ap.add_argument("--no-peer", action="store_true", help="score borderwatch only")
+    ap.add_argument("--fast-decode", action="store_true", help="scan with fast_decode (no deblocking filter)")
     ap.add_argument("--cache", type=Path, default=Path("bench-out/suite-cache"), help="generated clips (reused)")
     ap.add_argument("--work", type=Path, default=Path("bench-out/accuracy"), help="scan outputs go here")
     ap.add_argument("--tolerance", type=float, default=1.0, help="match tolerance, seconds (default 1)")
@@ -442,6 +444,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--speeds takes two values: slow,fast")
     speeds: tuple[float, float] = (sp[0], sp[1])
     tools = ("borderwatch",) if args.no_peer else TOOLS
+    if args.fast_decode:
+        SCANNERS["borderwatch"] = functools.partial(borderwatch_scanner, fast_decode=True)
 
     suite_cases = default_cases(seeds=seeds, presets=presets)
     spd_cases = [] if args.no_speed else speed_cases(speeds, seeds=seeds)

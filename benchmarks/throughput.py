@@ -177,9 +177,12 @@ def time_tool(name: str, cmd: list[str], out: Path, work: Path, timeout_s: float
     return Run(ok, wall, rss, rc, _find_frames(summary), _find_elapsed(summary), err)
 
 
-def measure(video: Path, line: str, repeat: int, work: Path, timeout_s: float, tools: set[str]) -> dict[str, Any]:
+def measure(
+    video: Path, line: str, repeat: int, work: Path, timeout_s: float, tools: set[str], scan_args: list[str]
+) -> dict[str, Any]:
     m = {t: Measurement(t) for t in ("ffmpeg", "scan", "peer") if t in tools}
     scan_cmd = [sys.executable, "-m", "borderwatch", "scan", str(video), "--line", line, "--out", str(work / "scan")]
+    scan_cmd += scan_args
     peer_cmd = [sys.executable, str(HERE / "peer.py"), str(video), "--line", line, "--out", str(work / "peer")]
     for _ in range(repeat):
         # Interleaved so that a slow spell of the machine hits every tool alike.
@@ -192,7 +195,7 @@ def measure(video: Path, line: str, repeat: int, work: Path, timeout_s: float, t
             m["peer"].runs.append(time_tool("peer", peer_cmd, work / "peer", work, timeout_s))
     ff = m.get("ffmpeg")
     frames = ff.best.frames if ff and ff.best else None
-    res: dict[str, Any] = {"video": str(video), "line": line, "frames": frames}
+    res: dict[str, Any] = {"video": str(video), "line": line, "scan_args": scan_args, "frames": frames}
     res["tools"] = {k: v.to_dict(frames) for k, v in m.items()}
     fps = {k: v.fps(frames) for k, v in m.items()}
     s, f, p = fps.get("scan"), fps.get("ffmpeg"), fps.get("peer")
@@ -300,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the fastest is kept (default 3)")
     ap.add_argument("--duration", type=float, default=60.0, help="seconds of generated video (default 60)")
     ap.add_argument("--tools", default="ffmpeg,scan,peer", help="comma-separated subset of ffmpeg,scan,peer")
+    ap.add_argument(
+        "--scan-args", default="", help='extra options for every scan run, e.g. --scan-args="--fast-decode"'
+    )
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds before a run is killed")
     ap.add_argument("--workdir", type=Path, help="keep outputs here (default: a temporary directory)")
     ap.add_argument("--json-out", type=Path, help="write the results as JSON here")
@@ -333,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             sub = work / f"{n:02d}-{video.stem}"
             sub.mkdir(exist_ok=True)
-            results.append(measure(video, line, max(1, args.repeat), sub, args.timeout, tools))
+            results.append(measure(video, line, max(1, args.repeat), sub, args.timeout, tools, args.scan_args.split()))
         mach = machine()
         print_table(results, mach)
         if args.json_out:

@@ -229,6 +229,19 @@ def test_crossing_frames_match_truth(capsys, tmp_path, clip, truth, line):
         assert gs == ws and abs(gf - wf) <= 3
 
 
+def test_fast_decode_is_recorded_and_finds_the_same_crossings(capsys, tmp_path, clip, truth, line):
+    rc, _, _ = scan(capsys, clip, "--line", line, "--out", tmp_path / "o", "--fast-decode")
+    assert rc == 0
+    assert summary(tmp_path / "o")["settings"]["fast_decode"] is True
+    got = sorted((r["frame"], r["from_side"]) for r in records(tmp_path / "o"))
+    want = sorted((c["frame"], c["from_side"]) for c in truth["crossings"])
+    assert len(got) == len(want)
+    for (gf, gs), (wf, ws) in zip(got, want):
+        assert gs == ws and abs(gf - wf) <= 3
+    rc, _, _ = scan(capsys, clip, "--line", line, "--out", tmp_path / "exact")
+    assert summary(tmp_path / "exact")["settings"]["fast_decode"] is False
+
+
 def test_side_names_appear_in_records(capsys, tmp_path, clip, line):
     rc, _, _ = scan(capsys, clip, "--line", line, "--sides", "US,CA", "--out", tmp_path / "o", "--no-snapshots")
     assert rc == 0

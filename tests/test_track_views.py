@@ -104,6 +104,40 @@ def test_a_fast_mover_keeps_its_track_from_its_first_views():
     assert len(ids) == 1
 
 
+def _births_after_a_shrinking_walker(piece: np.ndarray, sparse: bool = False) -> dict[int, bool]:
+    """A tall walker is tracked, then his box shrinks from the top (leaving the picture
+    bottom-first, or breaking up) while ``piece`` appears and is seen twice more, moving
+    50 px a frame: ``{track id: fragment}`` of the births reported."""
+    dt = 1.0 if sparse else 0.1
+    trk = BlobTracker(TrackConfig(), W, dt, H, edge_px=3.0, sparse=sparse)
+    t = 0.0
+    for _ in range(6):
+        trk.update(np.array([[300, 100, 420, 300]], np.float32), t)
+        t += dt
+    births: dict[int, bool] = {}
+    for k in range(3):
+        boxes = np.concatenate([np.array([[300, 180 + 10 * k, 420, 300]], np.float32), piece + [[-50 * k, 0, -50 * k, 0]]])
+        births.update({tid: b.fragment for tid, b in trk.update(boxes, t).births.items()})
+        t += dt
+    return births
+
+
+def test_a_piece_broken_off_a_tracked_blob_is_a_fragment():
+    # The piece lies inside the walker's box of the frame before (not of this frame):
+    # its spawning box is not shown to the counters (the scanner skips fragments).
+    piece = np.array([[340, 140, 380, 160]], np.float32)
+    assert list(_births_after_a_shrinking_walker(piece).values()) == [True]
+
+
+def test_a_newcomer_beside_a_tracked_blob_is_no_fragment():
+    # Controls: the same box outside the walker's boxes, and the same piece on a trail
+    # camera, where a second is long enough for a new object to stand where he stood.
+    outside = np.array([[460, 140, 500, 160]], np.float32)
+    assert list(_births_after_a_shrinking_walker(outside).values()) == [False]
+    piece = np.array([[340, 140, 380, 160]], np.float32)
+    assert list(_births_after_a_shrinking_walker(piece, sparse=True).values()) == [False]
+
+
 def _scanner() -> Scanner:
     cfg = ScanConfig(lines=[LineConfig(points=[(0.0, 0.5), (1.0, 0.5)])])
     return Scanner(cfg, W, H, sparse=False, frame_interval=0.04)

@@ -58,10 +58,17 @@ def scan(
     ),
     no_health: bool = typer.Option(False, "--no-health", help="Do not measure camera health (no coverage.jsonl)."),
     threads: int = typer.Option(2, "--threads", min=1, max=64, help="Decoder threads."),
+    fast_decode: bool = typer.Option(
+        False,
+        "--fast-decode",
+        help="Skip the decoder's deblocking filter: a fifth faster decode, inexact (blockier) pictures; see docs/architecture.md.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ) -> None:
     """Scan footage for crossings of a border line, by direction, with exact source times."""
     cfg = _build_config(line, sides, px, config, detector, strip, no_snapshots, detector_classes)
+    if fast_decode:
+        cfg = cfg.model_copy(update={"fast_decode": True})
     if bucket is not None or no_health:
         health = cfg.health.model_dump()
         if bucket is not None:

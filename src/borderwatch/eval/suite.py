@@ -107,13 +107,14 @@ def line_args(truth_path: Path) -> tuple[list[str], tuple[str, str]]:
     return lines, tuple(t["lines"][0].get("sides", ("A", "B")))  # type: ignore[return-value]
 
 
-def borderwatch_scanner(video: Path, lines: list[str], sides: tuple[str, str], out: Path) -> Any:
-    """Scan with borderwatch's own pipeline, default settings."""
+def borderwatch_scanner(video: Path, lines: list[str], sides: tuple[str, str], out: Path, **settings: Any) -> Any:
+    """Scan with borderwatch's own pipeline: default settings, but for ``settings``
+    (top-level ScanConfig keys such as ``fast_decode=True``) and no snapshots."""
     from ..config import line_from_cli, make_config
     from ..scan import run_scan
 
     cfgs = [line_from_cli(t, ",".join(sides), name="border" if i == 0 else f"border{i + 1}") for i, t in enumerate(lines)]
-    return run_scan(video, make_config(cfgs, snapshots=False), out)
+    return run_scan(video, make_config(cfgs, **{"snapshots": False, **settings}), out)
 
 
 def run_suite(

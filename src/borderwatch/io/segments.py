@@ -95,6 +95,7 @@ class VideoTimeline(Source):
         name_times: list[datetime] | None,
         *,
         threads: int,
+        deblock: bool = True,
         copy_luma: bool,
         max_frame_interval_s: float | None,
         opened: VideoFile | None = None,
@@ -106,6 +107,7 @@ class VideoTimeline(Source):
         self._files = files
         self._name_times = name_times
         self._threads = threads
+        self._deblock = deblock
         self._copy = copy_luma
         self._jump = max_frame_interval_s
         self._opened = opened  # a single video is opened by open_source to read .info
@@ -132,7 +134,7 @@ class VideoTimeline(Source):
         if k == 0 and self._opened is not None:
             vf, self._opened = self._opened, None
             return vf
-        return VideoFile(self._files[k], self._threads)
+        return VideoFile(self._files[k], self._threads, self._deblock)
 
     def _frames(self) -> Iterator[Frame]:
         tracker = GapTracker(self.gaps)

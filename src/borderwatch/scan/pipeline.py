@@ -253,12 +253,13 @@ class Scanner:
         """Update what is known of track ``tid``; return it and whether it went unseen.
 
         A new track's spawning detection (``birth``) is shown to the counters first, as
-        its first observation.
+        its first observation, unless it is cut by a border or a fragment of another
+        track's blob (its ground point is not the object's).
         """
         m = self.memo.get(tid)
         if m is None and birth is not None:
             bpt = self._ground_point(birth.xyxy)
-            if not self._is_cut(birth.xyxy):
+            if not (self._is_cut(birth.xyxy) or birth.fragment):
                 for counter in self.counters:
                     counter.update(tid, birth.tag, birth.time_s, bpt, False)
             m = self.memo[tid] = _Memo(self.seq - 1, self.seq - 1, birth.time_s, bpt, gaps_so_far, birth.tag)
@@ -430,7 +431,7 @@ def run_scan(
     started = datetime.now().astimezone()
     t_start = time.perf_counter()
     gops = GopLogger()
-    with open_source(source, threads=threads, observer=gops) as src:
+    with open_source(source, threads=threads, deblock=not cfg.fast_decode, observer=gops) as src:
         info = src.info
         if info.width is None or info.height is None:
             raise SourceUnreadable(f"{source}: the frame size is unknown")

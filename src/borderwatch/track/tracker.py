@@ -150,6 +150,13 @@ REACH_K = 2.0
 # patch's track would count as settled (its box is larger than its step).
 SETTLED_S = 2.0
 SETTLED_FRAC = 0.25
+# A detection that spawns a tracklet with at least this share of its area inside the box
+# of a track matched on this frame or the previous one is a fragment (video frame rates
+# only: trail-camera frames are seconds apart, and a new object may well stand where
+# another stood). On low-bitrate real footage, a person leaving the picture broke into
+# pieces; one piece, inside his box of the frame before, spawned a tracklet that the next
+# frame matched to another piece across the line: its spawning box made an extra crossing.
+FRAGMENT_IOA = 0.8
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,10 @@ class Birth:
     xyxy: np.ndarray
     time_s: float
     tag: int  # caller's tag of that frame (the frame index)
+    # Spawned inside the box of a track matched then or just before: most likely a piece
+    # of that track's object broken off its blob, not an object of its own (see
+    # FRAGMENT_IOA).
+    fragment: bool = False
 
 
 @dataclass(frozen=True)
@@ -172,6 +183,17 @@ class TrackedBoxes:
 
 
 _EMPTY = TrackedBoxes(xyxy=np.zeros((0, 4), np.float32), track_id=np.zeros((0,), np.int64))
+
+
+def _inside_any(box: np.ndarray, others: np.ndarray, share: float) -> bool:
+    """Whether at least ``share`` of ``box``'s area lies inside one of ``others``."""
+    if not len(others):
+        return False
+    iw = np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0])
+    ih = np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    area = max(1e-6, float((box[2] - box[0]) * (box[3] - box[1])))
+    return bool((inter / area).max() >= share)
 
 
 class BlobTracker:
@@ -214,12 +236,14 @@ class BlobTracker:
         # Frame edges, for tracks leaving the picture (none known without a height).
         self._size = (float(frame_width), float(frame_height)) if frame_height else None
         self._edge = float(edge_px)
+        self._matched_before = np.zeros((0, 4), np.float32)  # boxes of tracks on the last frame
 
     def update(self, xyxy: np.ndarray, time_s: float, tag: int = -1) -> TrackedBoxes:
         """Associate this frame's blobs (full-resolution xyxy) with tracks."""
         if len(xyxy) == 0 and not self._tracker.tracks:
             # Nothing to associate or age: skip the tracker (and its Detections
             # validation), which otherwise dominates the cost of an empty frame.
+            self._matched_before = _EMPTY.xyxy
             return _EMPTY
         if self._last_t is not None:
             self.similarity.dt = max(1e-3, time_s - self._last_t)
@@ -231,14 +255,21 @@ class BlobTracker:
         keep = ids >= 0
         births: dict[int, Birth] = {}
         unborn: dict[int, Birth] = {}
+        matched = np.asarray(res.xyxy[keep], np.float32).reshape(-1, 4)
+        parents = np.concatenate([matched, self._matched_before])
         for t in self._tracker.tracks:
             key = id(t)
             if t.tracker_id < 0:
                 # Just spawned (its box is the detection) or still waiting for an id.
-                unborn[key] = self._unborn.get(key) or Birth(t.get_state_bbox().copy(), time_s, tag)
+                if key not in self._unborn:
+                    box = t.get_state_bbox().copy()
+                    frag = not self.similarity.sparse and _inside_any(box, parents, FRAGMENT_IOA)
+                    self._unborn[key] = Birth(box, time_s, tag, fragment=frag)
+                unborn[key] = self._unborn[key]
             elif key in self._unborn:
                 births[int(t.tracker_id)] = self._unborn[key]
         self._unborn = unborn
+        self._matched_before = matched
         self._note_motion(res.xyxy[keep], ids[keep])
         return TrackedBoxes(res.xyxy[keep], ids[keep], births, int((~keep).sum()))
 
