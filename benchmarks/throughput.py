@@ -9,6 +9,11 @@ the tool's own ``elapsed_s`` from summary.json is also recorded when present.
 
 Targets: scan/ffmpeg >= 0.85 and scan/peer >= 2.0.
 
+When the scan is measured, so is its start-up alone (a process that only imports what
+``borderwatch scan`` imports), and each video gets a *ceiling*: the whole-process
+scan/ffmpeg ratio of a scan that decoded exactly as fast as ffmpeg and spent nothing on
+analysis, ``ffmpeg_s / (ffmpeg_s + startup_s)``.
+
 With no ``--video`` it generates quiet 720p and 1080p scenes with ``borderwatch synth``::
 
     python benchmarks/throughput.py --json-out bench.json
@@ -177,8 +182,29 @@ def time_tool(name: str, cmd: list[str], out: Path, work: Path, timeout_s: float
     return Run(ok, wall, rss, rc, _find_frames(summary), _find_elapsed(summary), err)
 
 
+STARTUP_CMD = [sys.executable, "-c", "import borderwatch.cli.scan, borderwatch.scan.pipeline"]
+
+
+def time_startup(work: Path, repeat: int, timeout_s: float) -> float | None:
+    """Fastest of ``repeat`` runs of a process that only imports what the scan imports."""
+    best = None
+    for _ in range(repeat):
+        rc, wall, _ = run_child(STARTUP_CMD, work / "startup.log", timeout_s)
+        if rc != 0:
+            return None
+        best = wall if best is None else min(best, wall)
+    return best
+
+
 def measure(
-    video: Path, line: str, repeat: int, work: Path, timeout_s: float, tools: set[str], scan_args: list[str]
+    video: Path,
+    line: str,
+    repeat: int,
+    work: Path,
+    timeout_s: float,
+    tools: set[str],
+    scan_args: list[str],
+    startup_s: float | None = None,
 ) -> dict[str, Any]:
     m = {t: Measurement(t) for t in ("ffmpeg", "scan", "peer") if t in tools}
     scan_cmd = [sys.executable, "-m", "borderwatch", "scan", str(video), "--line", line, "--out", str(work / "scan")]
@@ -203,6 +229,9 @@ def measure(
     res["scan_over_peer"] = s / p if s and p else None
     si = m["scan"].internal_fps(frames) if "scan" in m else None
     res["scan_in_process_over_ffmpeg"] = si / f if si and f else None
+    ff_s = ff.best.wall_s if ff and ff.best else None
+    res["startup_s"] = startup_s
+    res["ceiling_scan_over_ffmpeg"] = ff_s / (ff_s + startup_s) if ff_s and startup_s else None
     return res
 
 
@@ -260,7 +289,7 @@ def print_table(results: list[dict[str, Any]], mach: dict[str, Any]) -> None:
     title = f"Frames/s, best of N ({mach['usable_cpus']} usable of {mach['cpu_count']} CPUs, no pinning)"
     table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
     heads = ("video", "frames", "ffmpeg\nf/s", "scan\nf/s", "peer\nf/s", "scan/\nffmpeg", "scan/\npeer",
-             "scan/ffmpeg\nin-process", "peak RSS MB\nffmpeg/scan/peer")  # fmt: skip
+             "scan/ffmpeg\nin-process", "ceiling", "peak RSS MB\nffmpeg/scan/peer")  # fmt: skip
     for c in heads:
         table.add_column(c, justify="left" if c == "video" else "right", no_wrap=c != "video")
     for r in results:
@@ -282,12 +311,17 @@ def print_table(results: list[dict[str, Any]], mach: dict[str, Any]) -> None:
             (_fmt(so, ".2f") + (" ok" if so >= TARGET_SCAN_FFMPEG else " LOW")) if so else "-",
             (_fmt(sp, ".2f") + (" ok" if sp >= TARGET_SCAN_PEER else " LOW")) if sp else "-",
             _fmt(r.get("scan_in_process_over_ffmpeg"), ".2f"),
+            _fmt(r.get("ceiling_scan_over_ffmpeg"), ".2f"),
             "/".join(rss(k) for k in ("ffmpeg", "scan", "peer")),
         )
     Console().print(table)
     print(f"targets: scan/ffmpeg >= {TARGET_SCAN_FFMPEG}, scan/peer >= {TARGET_SCAN_PEER}; n/a = unavailable")
     print("scan/ffmpeg and scan/peer compare whole processes (scan's ~1 s of Python start-up and imports")
     print("included); 'in-process' uses the scan's own processing time from summary.json.")
+    startup = next((r["startup_s"] for r in results if r.get("startup_s")), None)
+    if startup:
+        print("ceiling: whole-process scan/ffmpeg with decoding as fast as ffmpeg and no analysis, after the")
+        print(f"scan's start-up alone ({startup:.2f} s: Python and its imports)")
     for r in results:
         for k, v in r["tools"].items():
             if not v["available"]:
@@ -333,13 +367,14 @@ def main(argv: list[str] | None = None) -> int:
                 print("nothing to measure: pass --video FILE --line ...", file=sys.stderr)
                 return 1
         results = []
+        startup = time_startup(work, max(1, args.repeat), args.timeout) if "scan" in tools else None
         for n, (video, line) in enumerate(jobs):
             if not video.exists():
                 print(f"{video}: no such file", file=sys.stderr)
                 return 1
             sub = work / f"{n:02d}-{video.stem}"
             sub.mkdir(exist_ok=True)
-            results.append(measure(video, line, max(1, args.repeat), sub, args.timeout, tools, args.scan_args.split()))
+            results.append(measure(video, line, max(1, args.repeat), sub, args.timeout, tools, args.scan_args.split(), startup))
         mach = machine()
         print_table(results, mach)
         if args.json_out:

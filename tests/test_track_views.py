@@ -104,38 +104,53 @@ def test_a_fast_mover_keeps_its_track_from_its_first_views():
     assert len(ids) == 1
 
 
-def _births_after_a_shrinking_walker(piece: np.ndarray, sparse: bool = False) -> dict[int, bool]:
-    """A tall walker is tracked, then his box shrinks from the top (leaving the picture
-    bottom-first, or breaking up) while ``piece`` appears and is seen twice more, moving
-    50 px a frame: ``{track id: fragment}`` of the births reported."""
+def _births_beside(parent: list[np.ndarray], piece: np.ndarray, sparse: bool = False) -> dict[int, bool]:
+    """Boxes ``parent[k]`` are tracked one per frame; on the last three frames ``piece``
+    appears beside it (and moves 50 px a frame to the left): ``{track id: fragment}``
+    of the births reported, but the parent's."""
     dt = 1.0 if sparse else 0.1
     trk = BlobTracker(TrackConfig(), W, dt, H, edge_px=3.0, sparse=sparse)
-    t = 0.0
-    for _ in range(6):
-        trk.update(np.array([[300, 100, 420, 300]], np.float32), t)
-        t += dt
     births: dict[int, bool] = {}
-    for k in range(3):
-        boxes = np.concatenate([np.array([[300, 180 + 10 * k, 420, 300]], np.float32), piece + [[-50 * k, 0, -50 * k, 0]]])
-        births.update({tid: b.fragment for tid, b in trk.update(boxes, t).births.items()})
-        t += dt
+    for k, box in enumerate(parent):
+        boxes = box.reshape(1, 4).astype(np.float32)
+        j = k - (len(parent) - 3)
+        if j >= 0:
+            boxes = np.concatenate([boxes, piece + [[-50 * j, 0, -50 * j, 0]]])
+        out = trk.update(boxes, dt * k)
+        births.update({tid: b.fragment for tid, b in out.births.items() if b.time_s > 0})
     return births
 
 
+def _walker(shrink_from: int) -> list[np.ndarray]:
+    """A walker going right 60 px a frame (more than his size by frame 5, so he is not
+    parked), whose box shrinks from the top (leaving the picture bottom-first, or
+    breaking up) from frame ``shrink_from`` on."""
+    return [np.array([60 * k, 100 + 40 * max(0, k - shrink_from + 1), 100 + 60 * k, 300]) for k in range(9)]
+
+
+# Inside the walker's box of frame 5 (x 300-400, y 100-300), not of frame 6 (x 360-460,
+# y 140-300).
+PIECE = np.array([[310, 110, 350, 130]], np.float32)
+
+
 def test_a_piece_broken_off_a_tracked_blob_is_a_fragment():
-    # The piece lies inside the walker's box of the frame before (not of this frame):
-    # its spawning box is not shown to the counters (the scanner skips fragments).
-    piece = np.array([[340, 140, 380, 160]], np.float32)
-    assert list(_births_after_a_shrinking_walker(piece).values()) == [True]
+    # Its spawning box is not shown to the counters (the scanner skips fragments).
+    assert list(_births_beside(_walker(6), PIECE).values()) == [True]
 
 
 def test_a_newcomer_beside_a_tracked_blob_is_no_fragment():
-    # Controls: the same box outside the walker's boxes, and the same piece on a trail
-    # camera, where a second is long enough for a new object to stand where he stood.
-    outside = np.array([[460, 140, 500, 160]], np.float32)
-    assert list(_births_after_a_shrinking_walker(outside).values()) == [False]
-    piece = np.array([[340, 140, 380, 160]], np.float32)
-    assert list(_births_after_a_shrinking_walker(piece, sparse=True).values()) == [False]
+    # Controls: the same box outside the walker's boxes, and the piece on a trail camera,
+    # where a second is long enough for a new object to stand where a walker stood.
+    assert list(_births_beside(_walker(6), PIECE + [[200, 0, 200, 0]]).values()) == [False]
+    assert list(_births_beside(_walker(6), PIECE, sparse=True).values()) == [False]
+
+
+def test_on_a_trail_camera_a_piece_of_a_flickering_patch_is_a_fragment():
+    # trailcam-s5: a patch that never moved flickers below the line in pieces.
+    patch = [np.array([240, 220, 264, 278]) + [2 * (k % 2), 0, 0, 0] for k in range(9)]
+    piece = np.array([[242, 222, 252, 238]], np.float32)
+    births = _births_beside(patch, piece, sparse=True)
+    assert births and all(births.values()), births
 
 
 def _scanner() -> Scanner:

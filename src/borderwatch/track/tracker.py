@@ -49,6 +49,7 @@ class _Motion:
     seen_at: float  # the source time then
     still_since: float  # since when the centre has stayed within SETTLED_FRAC of still_at
     still_at: np.ndarray
+    box: np.ndarray  # the last seen box
     moved: bool = False  # ever beyond its size from the origin ("parked" while not)
     exited: bool = False  # last seen leaving through a frame edge
     settled: bool = False  # sparse frames: still for SETTLED_S when last seen
@@ -151,11 +152,15 @@ REACH_K = 2.0
 SETTLED_S = 2.0
 SETTLED_FRAC = 0.25
 # A detection that spawns a tracklet with at least this share of its area inside the box
-# of a track matched on this frame or the previous one is a fragment (video frame rates
-# only: trail-camera frames are seconds apart, and a new object may well stand where
-# another stood). On low-bitrate real footage, a person leaving the picture broke into
-# pieces; one piece, inside his box of the frame before, spawned a tracklet that the next
-# frame matched to another piece across the line: its spawning box made an extra crossing.
+# of a track matched on this frame or the previous one is a fragment. On low-bitrate real
+# footage, a person leaving the picture broke into pieces; one piece, inside his box of
+# the frame before, spawned a tracklet that the next frame matched to another piece
+# across the line: its spawning box made an extra crossing. On trail cameras, frames are
+# a second or more apart and people walk in single file, one where the other stood: there
+# only a spawn inside the last box of a parked track (a flickering patch, never moved by
+# its own size) is a fragment. On `trailcam-s5` one piece of a flickering patch below the
+# line spawned a tracklet, and a walker entering at the top, 200 px off, was matched to
+# it: an extra crossing.
 FRAGMENT_IOA = 0.8
 
 
@@ -256,14 +261,14 @@ class BlobTracker:
         births: dict[int, Birth] = {}
         unborn: dict[int, Birth] = {}
         matched = np.asarray(res.xyxy[keep], np.float32).reshape(-1, 4)
-        parents = np.concatenate([matched, self._matched_before])
+        parents = self._fragment_parents(matched, ids[keep])
         for t in self._tracker.tracks:
             key = id(t)
             if t.tracker_id < 0:
                 # Just spawned (its box is the detection) or still waiting for an id.
                 if key not in self._unborn:
                     box = t.get_state_bbox().copy()
-                    frag = not self.similarity.sparse and _inside_any(box, parents, FRAGMENT_IOA)
+                    frag = _inside_any(box, parents, FRAGMENT_IOA)
                     self._unborn[key] = Birth(box, time_s, tag, fragment=frag)
                 unborn[key] = self._unborn[key]
             elif key in self._unborn:
@@ -272,6 +277,17 @@ class BlobTracker:
         self._matched_before = matched
         self._note_motion(res.xyxy[keep], ids[keep])
         return TrackedBoxes(res.xyxy[keep], ids[keep], births, int((~keep).sum()))
+
+    def _fragment_parents(self, matched: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Boxes a spawning detection is a fragment of (see FRAGMENT_IOA); ``matched``
+        are this frame's boxes of tracks ``ids``, whose motion still holds the last ones."""
+        motion = self.similarity.motion
+        parked = [m.box for m in motion.values() if not m.moved]
+        parked += [b for b, i in zip(matched, ids) if int(i) in motion and not motion[int(i)].moved]
+        boxes = [np.asarray(parked, np.float32).reshape(-1, 4)]
+        if not self.similarity.sparse:
+            boxes += [matched, self._matched_before]
+        return np.concatenate(boxes)
 
     def _note_motion(self, xyxy: np.ndarray, ids: np.ndarray) -> None:
         """Update the motion of each track matched now (see _Motion); forget dead ones."""
@@ -285,7 +301,9 @@ class BlobTracker:
             size = float((box[2:] - box[:2]).max())
             m = motion.get(int(tid))
             if m is None:
-                motion[int(tid)] = _Motion(origin=c, centre=c, size=size, seen_at=now, still_since=now, still_at=c)
+                motion[int(tid)] = _Motion(
+                    origin=c, centre=c, size=size, seen_at=now, still_since=now, still_at=c, box=box.copy()
+                )
                 continue
             step = c - m.centre
             if now > m.seen_at:
@@ -298,7 +316,7 @@ class BlobTracker:
             if float(np.hypot(*(c - m.still_at))) > SETTLED_FRAC * size:
                 m.still_since, m.still_at = now, c
             m.settled = self.similarity.sparse and now - m.still_since >= SETTLED_S
-            m.centre, m.size, m.seen_at = c, size, now
+            m.centre, m.size, m.seen_at, m.box = c, size, now, box.copy()
 
     def _leaving(self, box: np.ndarray, step: np.ndarray) -> bool:
         """Whether a box touches a frame edge and its centre moved out through it."""
