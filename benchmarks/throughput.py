@@ -196,6 +196,10 @@ def time_startup(work: Path, repeat: int, timeout_s: float) -> float | None:
     return best
 
 
+# The scan variants timed: the default, and --fast-decode (no deblocking filter).
+SCANS = {"scan": [], "fast": ["--fast-decode"]}
+
+
 def measure(
     video: Path,
     line: str,
@@ -203,32 +207,34 @@ def measure(
     work: Path,
     timeout_s: float,
     tools: set[str],
-    scan_args: list[str],
     startup_s: float | None = None,
 ) -> dict[str, Any]:
-    m = {t: Measurement(t) for t in ("ffmpeg", "scan", "peer") if t in tools}
-    scan_cmd = [sys.executable, "-m", "borderwatch", "scan", str(video), "--line", line, "--out", str(work / "scan")]
-    scan_cmd += scan_args
-    peer_cmd = [sys.executable, str(HERE / "peer.py"), str(video), "--line", line, "--out", str(work / "peer")]
+    m = {t: Measurement(t) for t in ("ffmpeg", *SCANS, "peer") if t in tools}
+    cmds = {
+        name: [sys.executable, "-m", "borderwatch", "scan", str(video), "--line", line, "--out", str(work / name), *extra]
+        for name, extra in SCANS.items()
+    }
+    cmds["peer"] = [sys.executable, str(HERE / "peer.py"), str(video), "--line", line, "--out", str(work / "peer")]
     for _ in range(repeat):
         # Interleaved so that a slow spell of the machine hits every tool alike.
         if "ffmpeg" in m:
             m["ffmpeg"].runs.append(time_ffmpeg(video, work, timeout_s))
-        # One failed scan is enough to call it unavailable; don't wait for it N times.
-        if "scan" in m and all(r.ok for r in m["scan"].runs):
-            m["scan"].runs.append(time_tool("scan", scan_cmd, work / "scan", work, timeout_s))
-        if "peer" in m:
-            m["peer"].runs.append(time_tool("peer", peer_cmd, work / "peer", work, timeout_s))
+        for name in (*SCANS, "peer"):
+            # One failed run is enough to call a tool unavailable; don't wait for it N times.
+            if name in m and all(r.ok for r in m[name].runs):
+                m[name].runs.append(time_tool(name, cmds[name], work / name, work, timeout_s))
     ff = m.get("ffmpeg")
     frames = ff.best.frames if ff and ff.best else None
-    res: dict[str, Any] = {"video": str(video), "line": line, "scan_args": scan_args, "frames": frames}
+    res: dict[str, Any] = {"video": str(video), "line": line, "frames": frames}
     res["tools"] = {k: v.to_dict(frames) for k, v in m.items()}
     fps = {k: v.fps(frames) for k, v in m.items()}
-    s, f, p = fps.get("scan"), fps.get("ffmpeg"), fps.get("peer")
-    res["scan_over_ffmpeg"] = s / f if s and f else None
-    res["scan_over_peer"] = s / p if s and p else None
-    si = m["scan"].internal_fps(frames) if "scan" in m else None
-    res["scan_in_process_over_ffmpeg"] = si / f if si and f else None
+    f, p = fps.get("ffmpeg"), fps.get("peer")
+    for name in SCANS:
+        s = fps.get(name)
+        res[f"{name}_over_ffmpeg"] = s / f if s and f else None
+        res[f"{name}_over_peer"] = s / p if s and p else None
+        si = m[name].internal_fps(frames) if name in m else None
+        res[f"{name}_in_process_over_ffmpeg"] = si / f if si and f else None
     ff_s = ff.best.wall_s if ff and ff.best else None
     res["startup_s"] = startup_s
     res["ceiling_scan_over_ffmpeg"] = ff_s / (ff_s + startup_s) if ff_s and startup_s else None
@@ -288,8 +294,8 @@ def print_table(results: list[dict[str, Any]], mach: dict[str, Any]) -> None:
 
     title = f"Frames/s, best of N ({mach['usable_cpus']} usable of {mach['cpu_count']} CPUs, no pinning)"
     table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
-    heads = ("video", "frames", "ffmpeg\nf/s", "scan\nf/s", "peer\nf/s", "scan/\nffmpeg", "scan/\npeer",
-             "scan/ffmpeg\nin-process", "ceiling", "peak RSS MB\nffmpeg/scan/peer")  # fmt: skip
+    heads = ("video", "frames", "ffmpeg\nf/s", "scan\nf/s", "scan/\nffmpeg", "in-\nprocess", "fast\nf/s",
+             "fast/\nffmpeg", "in-\nprocess", "ceiling", "peer\nf/s", "scan/\npeer", "peak RSS MB\nffmpeg/scan/peer")  # fmt: skip
     for c in heads:
         table.add_column(c, justify="left" if c == "video" else "right", no_wrap=c != "video")
     for r in results:
@@ -301,23 +307,30 @@ def print_table(results: list[dict[str, Any]], mach: dict[str, Any]) -> None:
         def rss(k: str) -> str:
             return _fmt(t[k]["peak_rss_mb"], ".0f") if k in t and t[k]["peak_rss_mb"] else "-"
 
-        so, sp = r["scan_over_ffmpeg"], r["scan_over_peer"]
+        def ratio(v: float | None, target: float) -> str:
+            return (_fmt(v, ".2f") + (" ok" if v >= target else " LOW")) if v else "-"
+
         table.add_row(
             Path(r["video"]).name,
             str(r["frames"] or "?"),
             fps("ffmpeg"),
             fps("scan"),
-            fps("peer"),
-            (_fmt(so, ".2f") + (" ok" if so >= TARGET_SCAN_FFMPEG else " LOW")) if so else "-",
-            (_fmt(sp, ".2f") + (" ok" if sp >= TARGET_SCAN_PEER else " LOW")) if sp else "-",
+            ratio(r["scan_over_ffmpeg"], TARGET_SCAN_FFMPEG),
             _fmt(r.get("scan_in_process_over_ffmpeg"), ".2f"),
+            fps("fast"),
+            ratio(r["fast_over_ffmpeg"], TARGET_SCAN_FFMPEG),
+            _fmt(r.get("fast_in_process_over_ffmpeg"), ".2f"),
             _fmt(r.get("ceiling_scan_over_ffmpeg"), ".2f"),
+            fps("peer"),
+            ratio(r["scan_over_peer"], TARGET_SCAN_PEER),
             "/".join(rss(k) for k in ("ffmpeg", "scan", "peer")),
         )
-    Console().print(table)
+    # Piped into a file or a log, rich would squeeze the columns into 80 characters.
+    Console(width=None if sys.stdout.isatty() else 140).print(table)
     print(f"targets: scan/ffmpeg >= {TARGET_SCAN_FFMPEG}, scan/peer >= {TARGET_SCAN_PEER}; n/a = unavailable")
     print("scan/ffmpeg and scan/peer compare whole processes (scan's ~1 s of Python start-up and imports")
-    print("included); 'in-process' uses the scan's own processing time from summary.json.")
+    print("included); 'in-process' uses the scan's own processing time from summary.json. 'fast' is")
+    print("borderwatch scan --fast-decode (no deblocking filter: inexact pictures).")
     startup = next((r["startup_s"] for r in results if r.get("startup_s")), None)
     if startup:
         print("ceiling: whole-process scan/ffmpeg with decoding as fast as ffmpeg and no analysis, after the")
@@ -336,9 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the fastest is kept (default 3)")
     ap.add_argument("--duration", type=float, default=60.0, help="seconds of generated video (default 60)")
-    ap.add_argument("--tools", default="ffmpeg,scan,peer", help="comma-separated subset of ffmpeg,scan,peer")
     ap.add_argument(
-        "--scan-args", default="", help='extra options for every scan run, e.g. --scan-args="--fast-decode"'
+        "--tools", default="ffmpeg,scan,peer", help="comma-separated subset of ffmpeg,scan,fast,peer (fast: scan --fast-decode)"
     )
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds before a run is killed")
     ap.add_argument("--workdir", type=Path, help="keep outputs here (default: a temporary directory)")
@@ -367,14 +379,14 @@ def main(argv: list[str] | None = None) -> int:
                 print("nothing to measure: pass --video FILE --line ...", file=sys.stderr)
                 return 1
         results = []
-        startup = time_startup(work, max(1, args.repeat), args.timeout) if "scan" in tools else None
+        startup = time_startup(work, max(1, args.repeat), args.timeout) if tools & set(SCANS) else None
         for n, (video, line) in enumerate(jobs):
             if not video.exists():
                 print(f"{video}: no such file", file=sys.stderr)
                 return 1
             sub = work / f"{n:02d}-{video.stem}"
             sub.mkdir(exist_ok=True)
-            results.append(measure(video, line, max(1, args.repeat), sub, args.timeout, tools, args.scan_args.split(), startup))
+            results.append(measure(video, line, max(1, args.repeat), sub, args.timeout, tools, startup))
         mach = machine()
         print_table(results, mach)
         if args.json_out:
