@@ -212,9 +212,12 @@ class Scanner:
             # reliable ground point: it moves the track but is not shown to the counters.
             left, top, right, bottom = self._borders(box)
             cut = left or right or bottom
-            view = self._view(m, box, pt, cut, top, frame.time_s)
-            reliable = not cut
-            if view != "whole" and not cut:
+            hosting = tid in tracked.hosting
+            view = "merged" if hosting else self._view(m, box, pt, cut, top, frame.time_s)
+            # A box that also holds another, lost object (a merge): either edge may be the
+            # other's, so it moves the track but is not shown to the counters.
+            reliable = not (cut or hosting)
+            if view != "whole" and not (cut or hosting):
                 placed_pt, clear = self._place(m, box, pt, frame.time_s)
                 if clear or view == "merged":
                     pt = placed_pt
