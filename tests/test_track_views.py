@@ -56,16 +56,17 @@ def test_a_track_still_in_the_picture_is_found_again_after_a_gap():
     assert len(ids) == 1
 
 
-def _walker_then_quiet(found_at: tuple[float, float]) -> tuple[set[int], set[int]]:
-    """A walker goes up at 2 px a frame, is lost, and after 0.6 s without analysed
-    frames (a quiet scene is analysed sparsely) one box is seen at ``found_at``."""
+def _walker_then_quiet(found_at: tuple[float, float], frames: int = 40) -> tuple[set[int], set[int]]:
+    """A walker goes up at 2 px a frame for ``frames`` frames, is lost, and after 0.6 s
+    without analysed frames (a quiet scene is analysed sparsely) one box is seen at
+    ``found_at``."""
     trk = BlobTracker(TrackConfig(), W, 0.04, H, edge_px=3.0)
     walker: set[int] = set()
-    for k in range(40):
+    for k in range(frames):
         walker.update(int(i) for i in trk.update(_box(186, 320 - 2 * k), 0.04 * k).track_id)
     later: set[int] = set()
     for k in range(3):
-        later.update(int(i) for i in trk.update(_box(*found_at), 0.04 * (39 + 15 + k)).track_id)
+        later.update(int(i) for i in trk.update(_box(*found_at), 0.04 * (frames - 1 + 15 + k)).track_id)
     return walker, later
 
 
@@ -77,6 +78,17 @@ def test_a_lost_walker_does_not_take_a_box_beyond_his_own_reach():
 def test_a_lost_walker_is_found_again_within_his_reach():
     # Control for the test above: 40 px further along his way.
     walker, later = _walker_then_quiet((186, 202))
+    assert len(walker) == 1 and later == walker
+
+
+def test_a_lost_walker_is_not_found_behind_where_he_was_going():
+    # He walked 120 px up (more than twice his size: a clear heading) and is lost at
+    # bottom 202; a box 60 px back down his way is within his reach but behind him
+    # (occlusion-s10: a walker lost behind a bush took a patch behind him).
+    walker, later = _walker_then_quiet((186, 262), frames=60)
+    assert len(walker) == 1 and later and not later & walker
+    # Control: as far along his way, he is found again.
+    walker, later = _walker_then_quiet((186, 142), frames=60)
     assert len(walker) == 1 and later == walker
 
 
