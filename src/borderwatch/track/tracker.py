@@ -176,7 +176,6 @@ class GatedIoU(BaseIoU):
             if m.settled or ((not m.moved or m.exited) and (lost or t.time_since_update > 1)):
                 sim[i] = iou[i]
 
-
     @staticmethod
     def _not_behind(row: np.ndarray, m: _Motion, c2: np.ndarray) -> None:
         """A lost track that was going somewhere is not re-found behind where it was
@@ -342,7 +341,8 @@ class BlobTracker:
         self._matched_before = matched
         self._note_motion(res.xyxy[keep], ids[keep])
         self._last_update_t = time_s
-        return TrackedBoxes(res.xyxy[keep], ids[keep], births, int((~keep).sum()), self._hosting(matched, ids[keep]))
+        hosting = self._hosting(matched, ids[keep])
+        return TrackedBoxes(res.xyxy[keep], ids[keep], births, int((~keep).sum()), hosting)
 
     def _hosting(self, matched: np.ndarray, ids: np.ndarray) -> frozenset[int]:
         """Tracks matched now whose box holds where a track lost inside it should be."""
@@ -386,7 +386,8 @@ class BlobTracker:
             # Just lost (seen on the previous update, not on this one) inside the box of
             # another track: merged with it.
             if k not in seen and lost.seen_at == self._last_update_t:
-                lost.host = next((int(j) for b, j in zip(xyxy, ids) if int(j) != k and _inside_any(lost.box, b[None, :], 0.5)), None)
+                hosts = (int(j) for b, j in zip(xyxy, ids) if int(j) != k and _inside_any(lost.box, b[None, :], 0.5))
+                lost.host = next(hosts, None)
         for box, tid in zip(xyxy, ids):
             c = (box[:2] + box[2:]) / 2
             size = float((box[2:] - box[:2]).max())
