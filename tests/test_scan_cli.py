@@ -219,25 +219,25 @@ def test_outputs_of_a_clean_scan(capsys, tmp_path, clip, truth, line):
     assert len(list((out_dir / "snapshots").glob("*.jpg"))) == len(recs)
 
 
-def test_crossing_frames_match_truth(capsys, tmp_path, clip, truth, line):
-    rc, _, _ = scan(capsys, clip, "--line", line, "--out", tmp_path / "o")
-    assert rc == 0
-    got = sorted((r["frame"], r["from_side"]) for r in records(tmp_path / "o"))
+def assert_frames_match_truth(out_dir: Path, truth: dict[str, Any]) -> None:
+    got = sorted((r["frame"], r["from_side"]) for r in records(out_dir))
     want = sorted((c["frame"], c["from_side"]) for c in truth["crossings"])
     assert len(got) == len(want)
     for (gf, gs), (wf, ws) in zip(got, want):
         assert gs == ws and abs(gf - wf) <= 3
+
+
+def test_crossing_frames_match_truth(capsys, tmp_path, clip, truth, line):
+    rc, _, _ = scan(capsys, clip, "--line", line, "--out", tmp_path / "o")
+    assert rc == 0
+    assert_frames_match_truth(tmp_path / "o", truth)
 
 
 def test_fast_decode_is_recorded_and_finds_the_same_crossings(capsys, tmp_path, clip, truth, line):
     rc, _, _ = scan(capsys, clip, "--line", line, "--out", tmp_path / "o", "--fast-decode")
     assert rc == 0
     assert summary(tmp_path / "o")["settings"]["fast_decode"] is True
-    got = sorted((r["frame"], r["from_side"]) for r in records(tmp_path / "o"))
-    want = sorted((c["frame"], c["from_side"]) for c in truth["crossings"])
-    assert len(got) == len(want)
-    for (gf, gs), (wf, ws) in zip(got, want):
-        assert gs == ws and abs(gf - wf) <= 3
+    assert_frames_match_truth(tmp_path / "o", truth)
     rc, _, _ = scan(capsys, clip, "--line", line, "--out", tmp_path / "exact")
     assert summary(tmp_path / "exact")["settings"]["fast_decode"] is False
 

@@ -213,7 +213,7 @@ class Scanner:
             left, top, right, bottom = self._borders(box)
             cut = left or right or bottom
             hosting = tid in tracked.hosting
-            view = "merged" if hosting else self._view(m, box, pt, cut, top, frame.time_s)
+            view = "hosting" if hosting else self._view(m, box, pt, cut, top, frame.time_s)
             # A box that also holds another, lost object (a merge): either edge may be the
             # other's, so it moves the track but is not shown to the counters.
             reliable = not (cut or hosting)

@@ -45,12 +45,10 @@ class _Motion:
     """What is known of one track's box centre; kept by BlobTracker._note_motion."""
 
     origin: np.ndarray  # the first centre
-    centre: np.ndarray  # the last seen centre
-    size: float  # the box size then
+    box: np.ndarray  # the last seen box
     seen_at: float  # the source time then
     still_since: float  # since when the centre has stayed within SETTLED_FRAC of still_at
     still_at: np.ndarray
-    box: np.ndarray  # the last seen box
     moved: bool = False  # ever beyond its size from the origin ("parked" while not)
     exited: bool = False  # last seen leaving through a frame edge
     settled: bool = False  # sparse frames: still for SETTLED_S when last seen
@@ -63,6 +61,16 @@ class _Motion:
     recent: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=MERGED_TREND_VIEWS))
     host: int | None = None  # lost inside this track's box (two objects in one blob)
 
+    @property
+    def centre(self) -> np.ndarray:
+        """The last seen box centre."""
+        return _centre(self.box)
+
+    @property
+    def size(self) -> float:
+        """The last seen box size (its longer side)."""
+        return _size(self.box)
+
     def trend(self) -> np.ndarray | None:
         """Velocity (px/s) of a straight-line fit of its recent centres over time."""
         if len(self.recent) < MERGED_TREND_VIEWS // 2:
@@ -74,10 +82,18 @@ class _Motion:
             return None
         return np.asarray((t @ (a[:, 1] - a[:, 1].mean()) / tt, t @ (a[:, 2] - a[:, 2].mean()) / tt))
 
-    def expected(self, now: float) -> np.ndarray:
-        """Where its centre's trend takes it by ``now`` (its last centre without one)."""
+    def expected(self, now: float) -> np.ndarray | None:
+        """Where its centre's trend takes it by ``now``; None without a trend."""
         v = self.trend()
-        return self.centre if v is None else self.centre + v * (now - self.seen_at)
+        return None if v is None else self.centre + v * (now - self.seen_at)
+
+
+def _centre(box: np.ndarray) -> np.ndarray:
+    return (box[:2] + box[2:]) / 2
+
+
+def _size(box: np.ndarray) -> float:
+    return float((box[2:] - box[:2]).max())
 
 
 # Two objects in one blob (a merge): the track lost inside another's box is looked for,
@@ -166,9 +182,9 @@ class GatedIoU(BaseIoU):
                 d = np.hypot(*(c2 - (m.centre + m.velocity * ahead)).T)
                 sim[i] = _near(iou[i], d, m.size + float(np.hypot(*m.velocity)) * ahead)
             lost = away > self.lost_after_s
-            if lost and m.host is not None and not self.sparse and m.trend() is not None:
-                d = np.hypot(*(c2 - m.expected(self.now)).T)
-                sim[i] = _near(iou[i], d, m.size + self.speed_px_s * self.dt)
+            p = m.expected(self.now) if lost and m.host is not None and not self.sparse else None
+            if p is not None:
+                sim[i] = _near(iou[i], np.hypot(*(c2 - p).T), m.size + self.speed_px_s * self.dt)
             if lost and m.speed is not None:
                 sim[i, np.hypot(*(c2 - m.centre).T) > REACH_K * m.speed * away + m.size] = 0.0
             if lost and m.moved and not self.sparse:
@@ -325,12 +341,14 @@ class BlobTracker:
         births: dict[int, Birth] = {}
         unborn: dict[int, Birth] = {}
         matched = np.asarray(res.xyxy[keep], np.float32).reshape(-1, 4)
-        parents = self._fragment_parents(matched, ids[keep])
+        parents: np.ndarray | None = None  # made when a tracklet spawns
         for t in self._tracker.tracks:
             key = id(t)
             if t.tracker_id < 0:
                 # Just spawned (its box is the detection) or still waiting for an id.
                 if key not in self._unborn:
+                    if parents is None:
+                        parents = self._fragment_parents(matched, ids[keep])
                     box = t.get_state_bbox().copy()
                     frag = _inside_any(box, parents, FRAGMENT_IOA)
                     self._unborn[key] = Birth(box, time_s, tag, fragment=frag)
@@ -352,15 +370,17 @@ class BlobTracker:
         now = self.similarity.now
         out = set()
         for m in self.similarity.motion.values():
-            b = boxes.get(m.host) if m.host is not None and m.seen_at < now else None
+            host = m.host
+            b = boxes.get(host) if host is not None and m.seen_at < now else None
             # Only an object of its own: one that has moved, and not a small piece of the
             # host (on the person clip, bits of a walker's feet were tracked apart and got
             # lost inside his box as he crossed: his crossing must still count).
-            if b is None or not m.moved or m.size < HOSTED_MIN_FRAC * float((b[2:] - b[:2]).max()):
+            if host is None or b is None or not m.moved or m.size < HOSTED_MIN_FRAC * _size(b):
                 continue
-            x, y = m.expected(now)
+            p = m.expected(now)
+            x, y = m.centre if p is None else p
             if b[0] <= x <= b[2] and b[1] <= y <= b[3]:
-                out.add(int(m.host))  # type: ignore[arg-type]
+                out.add(host)
         return frozenset(out)
 
     def _fragment_parents(self, matched: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -389,15 +409,11 @@ class BlobTracker:
                 hosts = (int(j) for b, j in zip(xyxy, ids) if int(j) != k and _inside_any(lost.box, b[None, :], 0.5))
                 lost.host = next(hosts, None)
         for box, tid in zip(xyxy, ids):
-            c = (box[:2] + box[2:]) / 2
-            size = float((box[2:] - box[:2]).max())
+            c, size = _centre(box), _size(box)
             m = motion.get(int(tid))
             if m is None:
-                m = _Motion(
-                    origin=c, centre=c, size=size, seen_at=now, still_since=now, still_at=c, box=box.copy()
-                )
+                m = motion[int(tid)] = _Motion(origin=c, box=box.copy(), seen_at=now, still_since=now, still_at=c)
                 m.recent.append((now, float(c[0]), float(c[1])))
-                motion[int(tid)] = m
                 continue
             m.host = None
             m.recent.append((now, float(c[0]), float(c[1])))
@@ -412,7 +428,7 @@ class BlobTracker:
             if float(np.hypot(*(c - m.still_at))) > SETTLED_FRAC * size:
                 m.still_since, m.still_at = now, c
             m.settled = self.similarity.sparse and now - m.still_since >= SETTLED_S
-            m.centre, m.size, m.seen_at, m.box = c, size, now, box.copy()
+            m.box, m.seen_at = box.copy(), now
 
     def _leaving(self, box: np.ndarray, step: np.ndarray) -> bool:
         """Whether a box touches a frame edge and its centre moved out through it."""
