@@ -182,7 +182,17 @@ def time_tool(name: str, cmd: list[str], out: Path, work: Path, timeout_s: float
     return Run(ok, wall, rss, rc, _find_frames(summary), _find_elapsed(summary), err)
 
 
-STARTUP_CMD = [sys.executable, "-c", "import borderwatch.cli.scan, borderwatch.scan.pipeline"]
+# As the console script does it (borderwatch/cli/runtime.py): the same imports, under
+# the same process settings.
+STARTUP_CMD = [
+    sys.executable,
+    "-c",
+    "from borderwatch.cli import runtime\n"
+    "runtime.activate()\n"
+    "with runtime.loading_modules():\n"
+    "    import borderwatch.cli.scan, borderwatch.scan.pipeline\n"
+    "runtime.before_exit()",
+]
 
 
 def time_startup(work: Path, repeat: int, timeout_s: float) -> float | None:
@@ -328,7 +338,7 @@ def print_table(results: list[dict[str, Any]], mach: dict[str, Any]) -> None:
     # Piped into a file or a log, rich would squeeze the columns into 80 characters.
     Console(width=None if sys.stdout.isatty() else 140).print(table)
     print(f"targets: scan/ffmpeg >= {TARGET_SCAN_FFMPEG}, scan/peer >= {TARGET_SCAN_PEER}; n/a = unavailable")
-    print("scan/ffmpeg and scan/peer compare whole processes (scan's ~1 s of Python start-up and imports")
+    print("scan/ffmpeg and scan/peer compare whole processes (the scan's Python start-up and imports")
     print("included); 'in-process' uses the scan's own processing time from summary.json. 'fast' is")
     print("borderwatch scan --fast-decode (no deblocking filter: inexact pictures).")
     startup = next((r["startup_s"] for r in results if r.get("startup_s")), None)

@@ -324,3 +324,21 @@ def test_tracks_record_every_crossing_track_around_its_crossing(capsys, clip, li
         # The track is recorded on both sides of its crossing, frame by frame near it.
         assert min(times) < c["time_s"] - 0.2 and max(times) > c["time_s"] + 0.2
         assert min(abs(t - c["time_s"]) for t in times) <= 0.04 + 1e-6
+
+
+def test_console_script_gives_the_same_result_as_main(capsys, clip, line, junk):
+    """`python -m borderwatch` runs with the console script's process settings
+    (borderwatch/cli/runtime.py); they must not change what a scan finds."""
+    rc, _, _ = scan(capsys, clip, "--line", line, "--out", junk / "in-process")
+    proc = subprocess.run(
+        [sys.executable, "-m", "borderwatch", "scan", str(clip), "--line", line, "--out", str(junk / "console"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert rc == 0 and proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["counts"] == summary(junk / "in-process")["counts"]
+    keys = ("frame", "time_s", "from_side", "to_side", "inferred")
+    a = [{k: r[k] for k in keys} for r in records(junk / "in-process")]
+    b = [{k: r[k] for k in keys} for r in records(junk / "console")]
+    assert len(a) == 2 and a == b

@@ -12,6 +12,7 @@ import sys
 import typer
 
 from ..errors import BorderwatchError
+from .runtime import activate, before_exit, loading_modules
 
 app = typer.Typer(
     name="borderwatch",
@@ -45,8 +46,9 @@ def _register() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``borderwatch`` console script."""
-    _register()
+    """Run one command line (``argv``, default ``sys.argv[1:]``); return the exit status."""
+    with loading_modules():
+        _register()
     try:
         # Typer handles usage errors itself (one message, exit 2) and raises SystemExit.
         app(args=argv)
@@ -64,5 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run() -> None:
+    """Entry point of the ``borderwatch`` console script: :func:`main` with the
+    process-level settings of :mod:`borderwatch.cli.runtime`."""
+    activate()
+    code = main()
+    before_exit()
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

@@ -13,6 +13,7 @@ from ..config import ScanConfig, line_from_cli, load_config_file, make_config
 from ..errors import EXIT_PARTIAL, ConfigError
 from . import app
 from .progress import progress_bar
+from .runtime import loading_modules
 
 _EPILOG = """
 Examples:
@@ -57,7 +58,9 @@ def scan(
         None, "--bucket", help="Length of a coverage (camera health) bucket in seconds (default 10)."
     ),
     no_health: bool = typer.Option(False, "--no-health", help="Do not measure camera health (no coverage.jsonl)."),
-    threads: int = typer.Option(2, "--threads", min=1, max=64, help="Decoder threads."),
+    threads: Optional[int] = typer.Option(
+        None, "--threads", min=1, max=64, help="Decoder threads (default: the CPUs plus two, at least 4)."
+    ),
     fast_decode: bool = typer.Option(
         False,
         "--fast-decode",
@@ -77,7 +80,8 @@ def scan(
             health["enabled"] = False
         cfg = make_config(cfg.lines, **{**cfg.model_dump(exclude={"lines", "health"}), "health": health})
     out_dir = out or Path(f"scan-{source.stem or 'source'}")
-    from ..scan import run_scan
+    with loading_modules():
+        from ..scan import run_scan
 
     with progress_bar(enabled=not as_json and sys.stderr.isatty(), label=f"scanning {source.name}") as update:
         result = run_scan(source, cfg, out_dir, threads=threads, progress=update)

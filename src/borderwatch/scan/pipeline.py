@@ -26,6 +26,7 @@ from ..errors import SourceUnreadable
 from ..health import HealthMonitor
 from ..io import open_source
 from ..io.prefetch import Prefetch
+from ..io.video import scan_threads
 from ..records import Crossing, Frame
 from ..track import BlobTracker
 from ..track.tracker import Birth
@@ -421,7 +422,7 @@ def run_scan(
     cfg: ScanConfig,
     out_dir: str | Path,
     *,
-    threads: int = 2,
+    threads: int | None = None,
     progress: Callable[[int, float, float | None], None] | None = None,
     threaded: bool = True,
 ) -> ScanResult:
@@ -429,11 +430,14 @@ def run_scan(
 
     ``progress(frames_decoded, source_time_s, expected_duration_s)`` is called now and
     then for a progress bar. With ``threaded`` the source is decoded ahead on a second
-    thread (see :mod:`borderwatch.io.prefetch`).
+    thread (see :mod:`borderwatch.io.prefetch`). ``threads``: FFmpeg decoder threads
+    (default :func:`borderwatch.io.video.scan_threads`).
     """
     started = datetime.now().astimezone()
     t_start = time.perf_counter()
     gops = GopLogger()
+    if threads is None:
+        threads = scan_threads()
     with open_source(source, threads=threads, deblock=not cfg.fast_decode, observer=gops) as src:
         info = src.info
         if info.width is None or info.height is None:
