@@ -418,3 +418,17 @@ def test_probe_reads_headers_only(make_clip, tmp_path):
     assert (info.kind, info.width, info.height, info.fps) == ("video", 96, 64, Fraction(25))
     assert info.files[0].codec == "h264" and info.duration_s == pytest.approx(1.6)
     assert info.files[0].size == clip.stat().st_size
+
+
+@pytest.mark.parametrize(("threads", "thread_type", "lag"), [(1, "AUTO", 0), (2, "AUTO", 1), (4, "AUTO", 3), (4, "SLICE", 0)])
+def test_decode_errors_lag_by_the_frame_threads(tmp_path, make_clip, threads, thread_type, lag):
+    # With frame threading FFmpeg reports a packet's error thread_count - 1 sends later;
+    # the source dates errors by their own packet (see test_synth_faults for the gaps).
+    from borderwatch.io.video import error_lag
+
+    clip = make_clip(tmp_path / "c.mp4", frames=5)
+    with av.open(str(clip)) as c:
+        cc = c.streams.video[0].codec_context
+        cc.thread_type = thread_type
+        cc.thread_count = threads
+        assert error_lag(cc) == lag

@@ -342,3 +342,20 @@ def test_console_script_gives_the_same_result_as_main(capsys, clip, line, junk):
     a = [{k: r[k] for k in keys} for r in records(junk / "in-process")]
     b = [{k: r[k] for k in keys} for r in records(junk / "console")]
     assert len(a) == 2 and a == b
+
+
+def test_decoder_threads_do_not_change_the_result(capsys, clip, line, junk):
+    """A scan decodes with `scan_threads()` FFmpeg threads unless told otherwise, and
+    FFmpeg's frame threading is bit-exact: one thread finds the same crossings."""
+    from borderwatch.io.video import scan_threads
+
+    assert scan_threads() >= 4
+    rc1, _, _ = scan(capsys, clip, "--line", line, "--out", junk / "default")
+    rc2, _, _ = scan(capsys, clip, "--line", line, "--out", junk / "one", "--threads", "1")
+    assert rc1 == rc2 == 0
+    assert summary(junk / "default")["processing"]["threads"] == scan_threads()
+    assert summary(junk / "one")["processing"]["threads"] == 1
+    keys = ("frame", "time_s", "from_side", "to_side", "inferred", "track_id")
+    assert [{k: r[k] for k in keys} for r in records(junk / "default")] == [
+        {k: r[k] for k in keys} for r in records(junk / "one")
+    ]

@@ -16,6 +16,7 @@ import pytest
 from borderwatch.cli import main
 from borderwatch.errors import ConfigError
 from borderwatch.io import open_source
+from borderwatch.io.video import scan_threads
 from borderwatch.synth import PRESETS, Renderer, SceneSpec, generate, make_spec, preset
 from borderwatch.synth.faults import parse_fault
 from borderwatch.synth.spec import FAULT_CAUSES
@@ -149,7 +150,7 @@ def test_corrupt_packets_are_reported_as_gaps(tmp_path: Path, name: str) -> None
     assert (fault.cause, fault.start_s, fault.end_s) == ("lost", 1.2, 2.6)
     with av.open(str(tmp_path / name)) as c:  # the container is intact: every packet demuxes
         assert sum(1 for p in c.demux(c.streams.video[0]) if p.size) == 100
-    for threads in (1, 2):
+    for threads in (1, 2, scan_threads()):  # the last is what a scan uses
         with open_source(tmp_path / name, threads=threads) as src:
             times = [round(fr.time_s, 3) for fr in src]
             (gap,) = src.gaps

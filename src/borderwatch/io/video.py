@@ -7,12 +7,12 @@ plane, so :func:`luma_view` hands out a numpy view of decoder memory. Everything
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import os
 
 import av
 import cv2
@@ -59,6 +59,18 @@ def scan_threads() -> int:
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 2
     return min(16, max(4, cpus + 2))
+
+
+def error_lag(cc: Any) -> int:
+    """How many packets later than its own a packet's decode error is reported.
+
+    With frame threading each thread decodes one packet, and FFmpeg returns a thread's
+    error when that thread's turn comes again: ``thread_count - 1`` sends later, in
+    decode order. Without frame threading errors come with their own packet.
+    """
+    frame = av.codec.context.ThreadType.FRAME
+    capable = cc.codec.capabilities & av.codec.codec.Capabilities.frame_threads
+    return max(0, cc.thread_count - 1) if capable and cc.thread_type & frame else 0
 
 
 def luma_view(frame: VideoFrame, copy: bool) -> np.ndarray:
@@ -199,18 +211,26 @@ class VideoFile:
             p = packet.pts if packet.pts is not None else packet.dts
             return None if p is None or origin is None else seconds(p)
 
+        # A decode error is dated by the packet it belongs to, not by the one being sent
+        # when FFmpeg reports it (error_lag packets later with frame threading): dated by
+        # the later one, a damaged span ended that many frames late and took in good
+        # frames decoded after it (5 frames at 4 threads).
+        sent: deque[Any] = deque(maxlen=error_lag(cc) + 1)
+
         def decoded(packet: Any) -> list[Any]:
-            if packet is not None and packet.is_corrupt:
-                at = packet_time(packet)
-                tracker.trouble("corrupt packet", at)
-                alarm(at)
+            if packet is not None:
+                sent.append(packet)
+                if packet.is_corrupt:
+                    at = packet_time(packet)
+                    tracker.trouble("corrupt packet", at)
+                    alarm(at)
             try:
                 out: list[Any] = cc.decode(packet)
                 return out
             except EOFError:
                 return []
             except _AV_ERRORS as exc:
-                at = packet_time(packet) if packet is not None else None
+                at = packet_time(sent[0]) if packet is not None else None
                 what = "undecodable packet" if packet is not None else "decoder flush failed"
                 tracker.trouble(f"{what} ({short_error(exc)})", at)
                 alarm(at)
