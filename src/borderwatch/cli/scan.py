@@ -69,9 +69,7 @@ def scan(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ) -> None:
     """Scan footage for crossings of a border line, by direction, with exact source times."""
-    cfg = _build_config(line, sides, px, config, detector, strip, no_snapshots, detector_classes)
-    if fast_decode:
-        cfg = cfg.model_copy(update={"fast_decode": True})
+    cfg = _build_config(line, sides, px, config, detector, strip, no_snapshots, detector_classes, fast_decode)
     if bucket is not None or no_health:
         health = cfg.health.model_dump()
         if bucket is not None:
@@ -102,8 +100,11 @@ def _build_config(
     strip: Optional[float],
     no_snapshots: bool,
     detector_classes: Optional[str] = None,
+    fast_decode: bool = False,
 ) -> ScanConfig:
     over: dict[str, Any] = {}
+    if fast_decode:
+        over["fast_decode"] = True
     if detector is not None:
         over["detector"] = str(detector)
     if detector_classes is not None:

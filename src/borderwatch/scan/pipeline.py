@@ -218,7 +218,7 @@ class Scanner:
             # A box that also holds another, lost object (a merge): either edge may be the
             # other's, so it moves the track but is not shown to the counters.
             reliable = not (cut or hosting)
-            if view != "whole" and not (cut or hosting):
+            if view != "whole" and reliable:
                 placed_pt, clear = self._place(m, box, pt, frame.time_s)
                 if clear or view == "merged":
                     pt = placed_pt

@@ -370,17 +370,18 @@ class BlobTracker:
         now = self.similarity.now
         out = set()
         for m in self.similarity.motion.values():
-            host = m.host
-            b = boxes.get(host) if host is not None and m.seen_at < now else None
+            if m.host is None or m.seen_at >= now:
+                continue
+            b = boxes.get(m.host)
             # Only an object of its own: one that has moved, and not a small piece of the
             # host (on the person clip, bits of a walker's feet were tracked apart and got
             # lost inside his box as he crossed: his crossing must still count).
-            if host is None or b is None or not m.moved or m.size < HOSTED_MIN_FRAC * _size(b):
+            if b is None or not m.moved or m.size < HOSTED_MIN_FRAC * _size(b):
                 continue
             p = m.expected(now)
             x, y = m.centre if p is None else p
             if b[0] <= x <= b[2] and b[1] <= y <= b[3]:
-                out.add(host)
+                out.add(m.host)
         return frozenset(out)
 
     def _fragment_parents(self, matched: np.ndarray, ids: np.ndarray) -> np.ndarray:
